@@ -1,0 +1,25 @@
+import type { HandleServerError, ServerInit } from '@sveltejs/kit';
+import { log } from '$lib/server/log';
+import { startVapor, stopVapor } from '$lib/server/vapor';
+
+const SHUTDOWN_HOOKED = Symbol.for('vapor.shutdownHooked');
+
+export const init: ServerInit = async () => {
+	await startVapor();
+	const global = globalThis as typeof globalThis & { [SHUTDOWN_HOOKED]?: boolean };
+	if (!global[SHUTDOWN_HOOKED]) {
+		global[SHUTDOWN_HOOKED] = true;
+		// adapter-node emits this after it stops taking requests (SIGINT, SIGTERM).
+		process.once('sveltekit:shutdown', async (reason) => {
+			log.info('shutting down', { reason });
+			await stopVapor();
+		});
+	}
+};
+
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+	if (status !== 404) {
+		log.error('unhandled error', { path: event.url.pathname, status, error, stack: (error as Error)?.stack });
+	}
+	return { message: status === 404 ? message : 'Something went wrong on the server. The server log has the details.' };
+};

@@ -1,0 +1,40 @@
+import type { ColumnType, Generated } from 'kysely';
+
+import type { JobStatus } from '../../training/job';
+
+/** A timestamptz with a database default. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+/** A timestamptz that is null until something happens. */
+type MaybeTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface JobsTable {
+	id: Generated<string>;
+	name: string;
+	base_model: string;
+	dataset: string;
+	epochs: number;
+	steps_per_epoch: Generated<number>;
+	learning_rate: number;
+	batch_size: number;
+	/** Seeds the simulated curve so that a job replays the same curve. */
+	seed: number;
+	status: Generated<JobStatus>;
+	error: string | null;
+	created_at: CreatedAt;
+	started_at: MaybeTimestamp;
+	finished_at: MaybeTimestamp;
+}
+
+export interface MetricsTable {
+	job_id: string;
+	step: number;
+	epoch: number;
+	loss: number;
+	accuracy: number | null;
+	recorded_at: CreatedAt;
+}
+
+export interface Database {
+	jobs: JobsTable;
+	metrics: MetricsTable;
+}

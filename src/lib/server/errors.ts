@@ -1,0 +1,31 @@
+import type { FieldErrors } from '../training/job-input';
+
+/** An error a client caused or can act on; its message is shown to people as it is. */
+export class HttpError extends Error {
+	constructor(
+		readonly status: number,
+		message: string,
+		readonly fields?: FieldErrors
+	) {
+		super(message);
+	}
+}
+
+export const badRequest = (message: string, fields?: FieldErrors) => new HttpError(400, message, fields);
+export const notFound = (message: string) => new HttpError(404, message);
+export const conflict = (message: string) => new HttpError(409, message);
+
+/** Connection-level failures mean the database is away, not that the request was wrong. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+	const code = (error as { code?: string } | null)?.code;
+	return (
+		code === 'ECONNREFUSED' ||
+		code === 'ECONNRESET' ||
+		code === 'CONNECTION_CLOSED' ||
+		code === 'CONNECTION_ENDED' ||
+		code === 'CONNECTION_DESTROYED' ||
+		code === 'CONNECT_TIMEOUT' ||
+		code === '57P01' || // admin_shutdown
+		code === '57P03' // cannot_connect_now
+	);
+}

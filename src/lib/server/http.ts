@@ -1,0 +1,48 @@
+import { error as kitError, json, type RequestEvent } from '@sveltejs/kit';
+import { badRequest, HttpError, isDatabaseUnavailable } from './errors';
+import { log } from './log';
+
+/** The JSON error body every endpoint answers with: `{ error, fields? }`. */
+export function errorResponse(error: unknown, event: RequestEvent): Response {
+	if (error instanceof HttpError) {
+		return json({ error: error.message, ...(error.fields ? { fields: error.fields } : {}) }, { status: error.status });
+	}
+	const context = { method: event.request.method, path: event.url.pathname, error };
+	if (isDatabaseUnavailable(error)) {
+		log.warn('database unavailable during request', context);
+		return json({ error: 'The database is not reachable right now. Try again in a moment.' }, { status: 503 });
+	}
+	log.error('request failed', { ...context, stack: (error as Error)?.stack });
+	return json({ error: 'Something went wrong on the server. The server log has the details.' }, { status: 500 });
+}
+
+/** Wraps an endpoint so that every thrown error becomes a JSON answer with the right status. */
+export function api<E extends RequestEvent>(handler: (event: E) => Promise<Response> | Response) {
+	return async (event: E): Promise<Response> => {
+		try {
+			return await handler(event);
+		} catch (error) {
+			return errorResponse(error, event);
+		}
+	};
+}
+
+export async function readJsonBody(request: Request): Promise<unknown> {
+	const text = await request.text();
+	if (text.trim() === '') throw badRequest('The request body is empty: send the job as a JSON object.');
+	try {
+		return JSON.parse(text);
+	} catch (error) {
+		throw badRequest(`The request body is not valid JSON (${(error as Error).message}).`);
+	}
+}
+
+/** For page loads: a client-caused HttpError becomes SvelteKit's error page with its message. */
+export async function orPageError<T>(work: () => Promise<T>): Promise<T> {
+	try {
+		return await work();
+	} catch (caught) {
+		if (caught instanceof HttpError) kitError(caught.status, caught.message);
+		throw caught;
+	}
+}

@@ -1,0 +1,37 @@
+import type { Db } from '../db';
+import { badRequest, notFound } from '../errors';
+import { findJob, insertJob, listJobs } from './jobs.repository';
+import { toJob } from './jobs.table';
+import { newSeed } from '../../training/curve';
+import type { Job } from '../../training/job';
+import { validateNewJob, type NewJob } from '../../training/job-input';
+
+export async function getJob(db: Db, id: string): Promise<Job> {
+	const row = await findJob(db, id);
+	if (!row) throw notFound(`No job has the id ${id}. It may never have existed, or the database was reset.`);
+	return toJob(row);
+}
+
+export async function getJobs(db: Db): Promise<Job[]> {
+	return (await listJobs(db)).map(toJob);
+}
+
+export async function createValidJob(db: Db, job: NewJob): Promise<Job> {
+	const row = await insertJob(db, {
+		name: job.name,
+		base_model: job.baseModel,
+		dataset: job.dataset,
+		epochs: job.epochs,
+		learning_rate: job.learningRate,
+		batch_size: job.batchSize,
+		seed: newSeed()
+	});
+	return toJob(row);
+}
+
+/** Validates and creates a job; bad input is a 400 naming each bad field. */
+export async function createJob(db: Db, input: unknown): Promise<Job> {
+	const result = validateNewJob(input);
+	if (!result.ok) throw badRequest(result.error, result.fields);
+	return createValidJob(db, result.value);
+}

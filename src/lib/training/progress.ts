@@ -1,0 +1,28 @@
+/** Progress and ETA, as the earlier version computed them (see shared/seed). */
+
+export function progressPercent(currentStep: number, totalSteps: number): number {
+	if (totalSteps <= 0) return 0;
+	return Math.min(100, Math.max(0, (currentStep / totalSteps) * 100));
+}
+
+/**
+ * Remaining time in ms: estimatedTotal = elapsed / (progress / 100), ETA = estimatedTotal − elapsed.
+ * Null before it means anything (no progress or no time elapsed yet).
+ */
+export function etaMs(elapsedMs: number, percent: number): number | null {
+	if (!(percent > 0) || !(elapsedMs > 0)) return null;
+	const estimatedTotal = elapsedMs / (percent / 100);
+	return Math.max(0, estimatedTotal - elapsedMs);
+}
+
+/** "1h 02m 03s", "4m 05s", "12s". */
+export function formatDuration(ms: number): string {
+	const totalSeconds = Math.max(0, Math.round(ms / 1000));
+	const hours = Math.floor(totalSeconds / 3600);
+	const minutes = Math.floor((totalSeconds % 3600) / 60);
+	const seconds = totalSeconds % 60;
+	const pad = (n: number) => String(n).padStart(2, '0');
+	if (hours > 0) return `${hours}h ${pad(minutes)}m ${pad(seconds)}s`;
+	if (minutes > 0) return `${minutes}m ${pad(seconds)}s`;
+	return `${seconds}s`;
+}
