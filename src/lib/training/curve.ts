@@ -10,7 +10,7 @@
  *   L0       = 2.3 + 0.2 · u(seed)                                  initial loss
  *   floor    = 0.06 + 0.10 · u(seed)                                what the model can reach
  *   σ        = min(0.3, 0.035 · (lr / 3e-4)^0.25 · sqrt(32 / batch)) relative noise
- *   bump(s)  = 0.08 · (excess + 0.05) · exp(-(s mod E) / 6)         for epochs after the first
+ *   bump(s)  = 0.15 · (excess + 0.05) · exp(-(s mod E) / 6)         for epochs after the first
  *   loss(s)  = (floor + excess(s) + bump(s)) · (1 + σ · z(s, 0)),  excess(s) = (L0 - floor) · e^(-s/τ)
  *   acc(s)   = 0.1 + (ceiling - 0.1) / (1 + e^(-(s - 1.5τ) / (0.6τ))) + 0.004 · z(s, 1)
  *
@@ -88,7 +88,7 @@ export function curvePoint(config: CurveConfig, step: number): CurvePoint {
 	const sigma = Math.min(0.3, 0.035 * Math.pow(learningRate / 3e-4, 0.25) * Math.sqrt(32 / batchSize));
 	const excess = (initialLoss - floor) * Math.exp(-step / tau);
 	const stepInEpoch = (step - 1) % stepsPerEpoch;
-	const bump = epoch > 1 ? 0.08 * (excess + 0.05) * Math.exp(-stepInEpoch / 6) : 0;
+	const bump = epoch > 1 ? 0.15 * (excess + 0.05) * Math.exp(-stepInEpoch / 6) : 0;
 	const loss = Math.max(1e-4, (floor + excess + bump) * (1 + sigma * normal(seed, step, 0)));
 
 	const ceiling = 0.985 - floor / 2;

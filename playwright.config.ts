@@ -1,0 +1,45 @@
+import { defineConfig, devices } from '@playwright/test';
+
+/**
+ * End-to-end tests against the built server (`npm run build` first).
+ * tests/e2e/global-setup.ts starts `node build` on a fresh PGlite folder with the demo
+ * jobs and hands its address to the workers through VAPOR_E2E_URL.
+ */
+export default defineConfig({
+	testDir: 'tests/e2e',
+	testMatch: '**/*.e2e.ts',
+	globalSetup: './tests/e2e/global-setup.ts',
+	fullyParallel: false,
+	// Two cores: one browser plus the servers is what the machine holds comfortably.
+	workers: 1,
+	retries: 0,
+	forbidOnly: true,
+	reporter: 'list',
+	timeout: 30_000,
+	expect: { timeout: 5_000 },
+	use: {
+		baseURL: process.env.VAPOR_E2E_URL,
+		trace: 'retain-on-failure',
+		screenshot: 'only-on-failure'
+	},
+	projects: [
+		{
+			name: 'chromium',
+			use: {
+				...devices['Desktop Chrome'],
+				viewport: { width: 1280, height: 800 },
+				launchOptions: {
+					// Debian's Chromium; Playwright adds --no-sandbox itself.
+					executablePath: '/usr/bin/chromium',
+					args: [
+						'--disable-gpu',
+						'--disable-background-networking',
+						'--disable-component-update',
+						'--disable-sync',
+						'--no-first-run'
+					]
+				}
+			}
+		}
+	]
+});

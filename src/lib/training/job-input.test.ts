@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { newJobInputFromForm, validateNewJob } from './job-input';
+
+const valid = { name: 'run', baseModel: 'bert-base', dataset: 'imdb', epochs: 3, learningRate: 3e-4, batchSize: 32 };
+
+function form(entries: Record<string, string>): FormData {
+	const data = new FormData();
+	for (const [key, value] of Object.entries(entries)) data.set(key, value);
+	return data;
+}
+
+describe('validateNewJob', () => {
+	it('trims the name and keeps valid values', () => {
+		const result = validateNewJob({ ...valid, name: '  padded  ' });
+		expect(result).toEqual({ ok: true, value: { ...valid, name: 'padded' } });
+	});
+
+	it('rejects NaN and infinite numbers', () => {
+		for (const learningRate of [Number.NaN, Number.POSITIVE_INFINITY]) {
+			const result = validateNewJob({ ...valid, learningRate });
+			expect(result.ok).toBe(false);
+		}
+	});
+
+	it('says what is missing', () => {
+		const result = validateNewJob({ name: 'x' });
+		expect(result.ok).toBe(false);
+		if (!result.ok) {
+			expect(result.fields.baseModel).toMatch(/base model from the catalogue/);
+			expect(result.fields.dataset).toMatch(/dataset from the catalogue/);
+			expect(result.fields.epochs).toBeUndefined();
+		}
+	});
+
+	it('rejects a body that is not an object', () => {
+		for (const input of [null, 'job', 7, [valid]]) {
+			const result = validateNewJob(input);
+			expect(result).toMatchObject({ ok: false, error: 'The job must be a JSON object.' });
+		}
+	});
+});
+
+describe('newJobInputFromForm', () => {
+	it('turns numeric text into numbers, including exponent notation', () => {
+		const input = newJobInputFromForm(
+			form({ name: 'n', baseModel: 'bert-base', dataset: 'imdb', epochs: ' 12 ', learningRate: '3e-4', batchSize: '64' })
+		);
+		expect(input).toMatchObject({ epochs: 12, learningRate: 0.0003, batchSize: 64 });
+		expect(validateNewJob(input).ok).toBe(true);
+	});
+
+	it('keeps unreadable or empty numbers as text so the user is told, not given a default', () => {
+		const input = newJobInputFromForm(
+			form({ name: 'n', baseModel: 'bert-base', dataset: 'imdb', epochs: '', learningRate: 'fast', batchSize: '32' })
+		);
+		const result = validateNewJob(input);
+		expect(result.ok).toBe(false);
+		if (!result.ok) {
+			expect(result.fields.epochs).toBe('Epochs must be a number.');
+			expect(result.fields.learningRate).toBe('Learning rate must be a number.');
+		}
+	});
+});

@@ -1,0 +1,26 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from '../support/server';
+
+/**
+ * One built server for the run, on a throwaway PGlite folder, seeded with the three
+ * demo jobs. Workers start after this returns, so they inherit VAPOR_E2E_URL, which
+ * playwright.config.ts reads as baseURL. The returned function is the teardown.
+ */
+export default async function globalSetup() {
+	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-e2e-'));
+	let server;
+	try {
+		server = await startServer({ VAPOR_DATA_DIR: dataDir, VAPOR_DEMO: '1' });
+	} catch (error) {
+		fs.rmSync(dataDir, { recursive: true, force: true });
+		throw error;
+	}
+	process.env.VAPOR_E2E_URL = server.url;
+
+	return async () => {
+		await server.stop();
+		fs.rmSync(dataDir, { recursive: true, force: true });
+	};
+}

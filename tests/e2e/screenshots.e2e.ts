@@ -1,0 +1,43 @@
+import { expect, test } from '@playwright/test';
+import { screenshotVariants } from './screens';
+import { SERVER_START_TIMEOUT, startTempServer, type TempServer } from './servers';
+
+// Screenshots for docs/screenshots/. A pristine demo server of their own, so that they
+// show the same three demo jobs whichever specs ran before.
+test.describe('screenshots', () => {
+	let server: TempServer;
+
+	test.beforeAll(async () => {
+		test.setTimeout(SERVER_START_TIMEOUT);
+		server = await startTempServer({ demo: true });
+	});
+
+	test.afterAll(async () => {
+		await server?.stop();
+	});
+
+	test('jobs list', async ({ page }) => {
+		await page.goto(`${server.url}/training/jobs`);
+		await expect(page.locator('tbody tr')).toHaveCount(3);
+		await screenshotVariants(page, 'jobs-list');
+	});
+
+	test('new-job form with validation errors', async ({ page }) => {
+		await page.goto(`${server.url}/training/jobs/new`);
+		await page.getByLabel('Name').fill('');
+		await page.getByLabel('Epochs').fill('0');
+		await page.getByLabel('Learning rate').fill('fast');
+		await page.getByLabel('Batch size').fill('5000');
+		await page.getByRole('button', { name: 'Create job' }).click();
+		await expect(page.locator('[aria-invalid="true"]')).toHaveCount(4);
+		await screenshotVariants(page, 'new-job-errors');
+	});
+
+	test('completed demo job', async ({ page }) => {
+		await page.goto(`${server.url}/training/jobs`);
+		await page.getByRole('link', { name: 'ResNet-18 on CIFAR-10 (demo)' }).click();
+		await expect(page.getByRole('heading', { level: 1, name: 'ResNet-18 on CIFAR-10 (demo)' })).toBeVisible();
+		await expect(page.locator('[data-status="completed"]')).toBeVisible();
+		await screenshotVariants(page, 'job-detail-completed');
+	});
+});

@@ -1,0 +1,80 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+export interface PostgresCluster {
+	/** Superuser URL of the cluster's `postgres` database. */
+	url: string;
+	port: number;
+	dataDir: string;
+	restart(): void;
+	stop(): void;
+}
+
+export async function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address() as net.AddressInfo;
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+/** Postgres refuses to run as root; tests run as root here, so the cluster runs as another user. */
+function clusterUser(): string | undefined {
+	if (process.getuid?.() !== 0) return undefined;
+	const hasPostgresUser = spawnSync('id', ['-u', 'postgres']).status === 0;
+	return hasPostgresUser ? 'postgres' : 'nobody';
+}
+
+function run(user: string | undefined, command: string, args: string[]) {
+	const [file, fileArgs] = user ? ['runuser', ['-u', user, '--', command, ...args]] : [command, args];
+	execFileSync(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A throwaway cluster on a free port in a temp folder; stop() removes it. */
+export async function startPostgresCluster(): Promise<PostgresCluster> {
+	const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-pg-'));
+	const dataDir = path.join(root, 'data');
+	const user = clusterUser();
+	if (user) execFileSync('chown', ['-R', user, root]);
+	fs.chmodSync(root, 0o755);
+
+	run(user, path.join(PG_BIN, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+	const port = await freePort();
+	// Durability settings are off: the cluster lives only as long as the test run.
+	const options = [
+		`-p ${port}`,
+		`-k ${root}`,
+		'-c listen_addresses=127.0.0.1',
+		'-c fsync=off',
+		'-c synchronous_commit=off',
+		'-c full_page_writes=off',
+		'-c max_connections=300'
+	].join(' ');
+	const pgCtl = (...args: string[]) => run(user, path.join(PG_BIN, 'pg_ctl'), ['-D', dataDir, '-w', ...args]);
+	pgCtl('-o', options, '-l', path.join(root, 'postgres.log'), 'start');
+
+	let stopped = false;
+	return {
+		url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+		port,
+		dataDir,
+		restart: () => pgCtl('-m', 'fast', '-o', options, 'restart'),
+		stop() {
+			if (stopped) return;
+			stopped = true;
+			try {
+				pgCtl('-m', 'immediate', 'stop');
+			} finally {
+				fs.rmSync(root, { recursive: true, force: true });
+			}
+		}
+	};
+}
