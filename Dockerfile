@@ -5,8 +5,10 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# Manifests first, so the npm ci layer is reused until they change.
+# Manifests (and the patches npm ci applies after installing) first, so the
+# npm ci layer is reused until they change.
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci
 COPY . .
 RUN npm run build && npm prune --omit=dev

@@ -12,6 +12,9 @@ export interface PostgresCluster {
 	port: number;
 	dataDir: string;
 	restart(): void;
+	/** Stops the server but keeps its data, for outage tests; startServerOnly() brings it back. */
+	stopServerOnly(): void;
+	startServerOnly(): void;
 	stop(): void;
 }
 
@@ -59,14 +62,19 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
 		'-c max_connections=300'
 	].join(' ');
 	const pgCtl = (...args: string[]) => run(user, path.join(PG_BIN, 'pg_ctl'), ['-D', dataDir, '-w', ...args]);
-	pgCtl('-o', options, '-l', path.join(root, 'postgres.log'), 'start');
+	// With -l the server does not inherit our pipes, which would keep execFileSync waiting forever.
+	const logFile = path.join(root, 'postgres.log');
+	const start = () => pgCtl('-o', options, '-l', logFile, 'start');
+	start();
 
 	let stopped = false;
 	return {
 		url: `postgres://postgres@127.0.0.1:${port}/postgres`,
 		port,
 		dataDir,
-		restart: () => pgCtl('-m', 'fast', '-o', options, 'restart'),
+		restart: () => pgCtl('-m', 'fast', '-o', options, '-l', logFile, 'restart'),
+		stopServerOnly: () => pgCtl('-m', 'fast', 'stop'),
+		startServerOnly: start,
 		stop() {
 			if (stopped) return;
 			stopped = true;

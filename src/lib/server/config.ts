@@ -7,12 +7,27 @@ export interface VaporConfig {
 	dataDir: string;
 	/** Create demo jobs on the first start of an empty database. */
 	demo: boolean;
+	/** Milliseconds between simulator ticks (one point per running job per tick). */
+	simStepMs: number;
+}
+
+export class ConfigError extends Error {}
+
+function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+	const raw = env[name]?.trim();
+	if (!raw) return fallback;
+	const value = Number(raw);
+	if (!Number.isInteger(value) || value < min || value > max) {
+		throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; it is "${raw}".`);
+	}
+	return value;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 	return {
 		databaseUrl: env.DATABASE_URL?.trim() || undefined,
 		dataDir: path.resolve(env.VAPOR_DATA_DIR?.trim() || '.vapor'),
-		demo: env.VAPOR_DEMO !== '0'
+		demo: env.VAPOR_DEMO !== '0',
+		simStepMs: integerSetting(env, 'VAPOR_SIM_STEP_MS', 200, 1, 60_000)
 	};
 }

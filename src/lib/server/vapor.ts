@@ -1,13 +1,17 @@
 import { readConfig, type VaporConfig } from './config';
 import { databaseTarget, describeTarget, openDatabase, type DatabaseHandle, type Db } from './db';
 import { migrateToLatest } from './db/migrate';
+import { JobEvents } from './events/job-events';
 import { seedDemoJobs } from './jobs/demo-jobs';
 import { log } from './log';
+import { Simulator } from './simulator/simulator';
 
-/** What one server process runs. Kept on globalThis so that Vite dev reloads reuse it. */
+/** What one server process runs. Kept on globalThis so that Vite dev reloads reuse it, never stack it. */
 interface Vapor {
 	config: VaporConfig;
 	database: DatabaseHandle;
+	events: JobEvents;
+	simulator: Simulator;
 	ready: Promise<void>;
 }
 
@@ -20,6 +24,8 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 
 	const target = databaseTarget(config);
 	const database = openDatabase(target);
+	const events = new JobEvents();
+	const simulator = new Simulator(database.db, events, { stepMs: config.simStepMs });
 	const ready = (async () => {
 		const applied = await migrateToLatest(database.db);
 		log.info('database ready', { database: describeTarget(target), migrationsApplied: applied.length });
@@ -27,8 +33,10 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 			const created = await seedDemoJobs(database.db);
 			if (created > 0) log.info('created demo jobs', { count: created });
 		}
+		simulator.start();
+		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, ready };
+	global[KEY] = { config, database, events, simulator, ready };
 	return ready;
 }
 
@@ -38,6 +46,7 @@ export async function stopVapor(): Promise<void> {
 	if (!vapor) return;
 	delete global[KEY];
 	await vapor.ready.catch(() => {});
+	await vapor.simulator.stop();
 	await vapor.database.close();
 }
 
@@ -50,4 +59,9 @@ function current(): Vapor {
 /** The one Kysely instance of this process. */
 export function db(): Db {
 	return current().database.db;
+}
+
+/** The publisher of this process's job events. */
+export function events(): JobEvents {
+	return current().events;
 }

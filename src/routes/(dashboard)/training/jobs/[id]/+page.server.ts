@@ -1,8 +1,33 @@
+import { fail, redirect } from '@sveltejs/kit';
+import { HttpError } from '$lib/server/errors';
 import { orPageError } from '$lib/server/http';
 import { parseJobId } from '$lib/server/ids';
 import { getJob } from '$lib/server/jobs/jobs.service';
-import { db } from '$lib/server/vapor';
+import { cloneJob, startJob, stopJob } from '$lib/server/jobs/transitions';
+import { db, events } from '$lib/server/vapor';
+import type { Actions } from './$types';
 
 export async function load({ params }) {
 	return orPageError(async () => ({ job: await getJob(db(), parseJobId(params.id)) }));
 }
+
+/** Runs an operation; a refusal (404, 409) comes back to the page as a message, not an error page. */
+async function attempt<T>(operation: () => Promise<T>) {
+	try {
+		return { value: await operation() };
+	} catch (error) {
+		if (error instanceof HttpError) return { failure: fail(error.status, { error: error.message }) };
+		throw error;
+	}
+}
+
+export const actions: Actions = {
+	// On success the page's data reloads, which shows the new status.
+	start: async ({ params }) => (await attempt(() => startJob(db(), events(), parseJobId(params.id)))).failure,
+	stop: async ({ params }) => (await attempt(() => stopJob(db(), events(), parseJobId(params.id)))).failure,
+	clone: async ({ params }) => {
+		const result = await attempt(() => cloneJob(db(), events(), parseJobId(params.id)));
+		if (result.failure) return result.failure;
+		redirect(303, `/training/jobs/${result.value!.id}`);
+	}
+};

@@ -1,0 +1,79 @@
+import { sql } from 'kysely';
+import type { Db } from '../db';
+import { conflict } from '../errors';
+import type { JobEvents } from '../events/job-events';
+import { findJob, insertJob } from './jobs.repository';
+import { toJob } from './jobs.table';
+import { newSeed } from '../../training/curve';
+import { isTerminal, type Job, type JobStatus } from '../../training/job';
+import { getJob } from './jobs.service';
+
+/** What each operation needs the job to be in, in words for the 409. */
+const NEEDS: Record<'start' | 'stop' | 'clone', string> = {
+	start: 'Only a queued job can be started.',
+	stop: 'Only a running job can be stopped.',
+	clone: 'Only a finished job (completed, failed or stopped) can be run again.'
+};
+
+async function refuse(db: Db, id: string, operation: keyof typeof NEEDS): Promise<never> {
+	// getJob answers 404 for a job that does not exist.
+	const job = await getJob(db, id);
+	throw conflict(`"${job.name}" is ${job.status}. ${NEEDS[operation]}`);
+}
+
+/**
+ * Moves a job from one status to another in one conditional UPDATE, so that of two
+ * racing requests exactly one matches the row; the other gets a 409.
+ */
+async function transition(
+	db: Db,
+	events: JobEvents,
+	id: string,
+	from: JobStatus,
+	to: JobStatus,
+	operation: 'start' | 'stop'
+): Promise<Job> {
+	const updated = await db
+		.updateTable('jobs')
+		.set({
+			status: to,
+			...(to === 'running' ? { started_at: sql<Date>`now()` } : {}),
+			...(isTerminal(to) ? { finished_at: sql<Date>`now()` } : {})
+		})
+		.where('id', '=', id)
+		.where('status', '=', from)
+		.returning('id')
+		.executeTakeFirst();
+	if (!updated) return refuse(db, id, operation);
+	const job = toJob((await findJob(db, id))!);
+	await events.statusChanged(db, job);
+	return job;
+}
+
+export function startJob(db: Db, events: JobEvents, id: string): Promise<Job> {
+	return transition(db, events, id, 'queued', 'running', 'start');
+}
+
+export function stopJob(db: Db, events: JobEvents, id: string): Promise<Job> {
+	return transition(db, events, id, 'running', 'stopped', 'stop');
+}
+
+/** A new queued job with the configuration of a finished one (and a fresh seed, as a real re-run has). */
+export async function cloneJob(db: Db, events: JobEvents, id: string): Promise<Job> {
+	const source = await findJob(db, id);
+	if (!source || !isTerminal(source.status)) return refuse(db, id, 'clone');
+	const job = toJob(
+		await insertJob(db, {
+			name: source.name,
+			base_model: source.base_model,
+			dataset: source.dataset,
+			epochs: source.epochs,
+			steps_per_epoch: source.steps_per_epoch,
+			learning_rate: source.learning_rate,
+			batch_size: source.batch_size,
+			seed: newSeed()
+		})
+	);
+	await events.statusChanged(db, job);
+	return job;
+}

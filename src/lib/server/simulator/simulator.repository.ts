@@ -1,0 +1,142 @@
+import { sql } from 'kysely';
+import type { Db } from '../db';
+import { EVENTS_CHANNEL, NOTIFY_CHUNK } from '../events/notify';
+import type { JobStatus, MetricPoint } from '../../training/job';
+
+export interface RunningJob {
+	id: string;
+	seed: number;
+	learningRate: number;
+	batchSize: number;
+	stepsPerEpoch: number;
+	totalSteps: number;
+	/** The last committed step; the next point is lastStep + 1. */
+	lastStep: number;
+}
+
+export async function listRunningJobs(db: Db): Promise<RunningJob[]> {
+	const rows = await db
+		.selectFrom('jobs')
+		.leftJoinLateral(
+			(eb) =>
+				eb
+					.selectFrom('metrics')
+					.select('metrics.step')
+					.whereRef('metrics.job_id', '=', 'jobs.id')
+					.orderBy('metrics.step', 'desc')
+					.limit(1)
+					.as('latest'),
+			(join) => join.onTrue()
+		)
+		.select(['jobs.id', 'seed', 'learning_rate', 'batch_size', 'steps_per_epoch', 'epochs', 'latest.step'])
+		.where('jobs.status', '=', 'running')
+		.execute();
+	return rows.map((row) => ({
+		id: row.id,
+		seed: row.seed,
+		learningRate: row.learning_rate,
+		batchSize: row.batch_size,
+		stepsPerEpoch: row.steps_per_epoch,
+		totalSteps: row.epochs * row.steps_per_epoch,
+		lastStep: row.step ?? 0
+	}));
+}
+
+export interface TickPoint {
+	jobId: string;
+	step: number;
+	epoch: number;
+	loss: number;
+	accuracy: number | null;
+}
+
+export interface TickFinish {
+	jobId: string;
+	status: Extract<JobStatus, 'completed' | 'failed'>;
+	error: string | null;
+}
+
+export interface TickResult {
+	points: (MetricPoint & { jobId: string })[];
+	finished: { jobId: string; status: JobStatus }[];
+}
+
+/**
+ * Commits one tick in ONE statement: the points of every job (one unnest insert), the
+ * jobs that completed or failed, and the NOTIFY messages that tell other processes.
+ * Rows of jobs that stopped meanwhile are locked out (FOR UPDATE, then status
+ * re-checked), so a point never lands after a stop and a stop never lands after
+ * completion. The primary key (job_id, step) makes a duplicate point impossible.
+ */
+export async function commitTick(
+	db: Db,
+	instanceId: string,
+	points: readonly TickPoint[],
+	finishes: readonly TickFinish[]
+): Promise<TickResult> {
+	const jobIds = [...new Set([...points.map((p) => p.jobId), ...finishes.map((f) => f.jobId)])];
+	const { rows } = await sql<{ points: RawPoint[] | null; finished: { job_id: string; status: JobStatus }[] | null }>`
+		with running as (
+			select id from jobs where id = any(${jobIds}::uuid[]) and status = 'running' for update
+		),
+		inserted as (
+			insert into metrics (job_id, step, epoch, loss, accuracy)
+			select u.job_id, u.step, u.epoch, u.loss, u.accuracy
+			from unnest(
+				${points.map((p) => p.jobId)}::uuid[],
+				${points.map((p) => p.step)}::integer[],
+				${points.map((p) => p.epoch)}::integer[],
+				${points.map((p) => p.loss)}::double precision[],
+				${points.map((p) => p.accuracy)}::double precision[]
+			) as u(job_id, step, epoch, loss, accuracy)
+			where u.job_id in (select id from running)
+			returning job_id, step, epoch, loss, accuracy, recorded_at
+		),
+		finished as (
+			update jobs set status = f.status, error = f.error, finished_at = now()
+			from unnest(
+				${finishes.map((f) => f.jobId)}::uuid[],
+				${finishes.map((f) => f.status)}::text[],
+				${finishes.map((f) => f.error)}::text[]
+			) as f(id, status, error)
+			where jobs.id = f.id and jobs.id in (select id from running)
+			returning jobs.id as job_id, jobs.status
+		),
+		point_chunks as (
+			select json_build_object('i', ${instanceId}::text, 'p', json_agg(json_build_array(job_id, step)))::text as payload
+			from (select job_id, step, (row_number() over () - 1) / ${NOTIFY_CHUNK} as chunk from inserted) numbered
+			group by chunk
+		),
+		status_chunks as (
+			select json_build_object('i', ${instanceId}::text, 's', json_agg(json_build_array(job_id, status)))::text as payload
+			from (select job_id, status, (row_number() over () - 1) / ${NOTIFY_CHUNK} as chunk from finished) numbered
+			group by chunk
+		)
+		select
+			(select json_agg(inserted order by job_id, step) from inserted) as points,
+			(select json_agg(finished) from finished) as finished,
+			(select count(pg_notify(${EVENTS_CHANNEL}, payload))
+				from (select payload from point_chunks union all select payload from status_chunks) chunks) as notified
+	`.execute(db);
+	const row = rows[0]!;
+	return {
+		points: (row.points ?? []).map((p) => ({
+			jobId: p.job_id,
+			step: p.step,
+			epoch: p.epoch,
+			loss: p.loss,
+			accuracy: p.accuracy,
+			recordedAt: new Date(p.recorded_at).toISOString()
+		})),
+		finished: (row.finished ?? []).map((f) => ({ jobId: f.job_id, status: f.status }))
+	};
+}
+
+interface RawPoint {
+	job_id: string;
+	step: number;
+	epoch: number;
+	loss: number;
+	accuracy: number | null;
+	recorded_at: string;
+}

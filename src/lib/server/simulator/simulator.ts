@@ -1,0 +1,109 @@
+import type { Db } from '../db';
+import type { JobEvents } from '../events/job-events';
+import { findJob } from '../jobs/jobs.repository';
+import { toJob } from '../jobs/jobs.table';
+import { log } from '../log';
+import { planTick } from './plan';
+import { commitTick, listRunningJobs } from './simulator.repository';
+import type { MetricPoint } from '../../training/job';
+
+export interface SimulatorOptions {
+	/** Time between ticks; each tick adds one point to every running job. */
+	stepMs: number;
+	/** The longest wait between retries while the database fails. */
+	maxBackoffMs?: number;
+}
+
+export interface TickSummary {
+	points: number;
+	finished: number;
+}
+
+/**
+ * Advances every running job by one step per tick, on the server, whether or not
+ * anyone watches. All state lives in the database: a tick reads each running job's
+ * last committed step and writes the next one, so a restarted process (or a failed
+ * tick retried) continues exactly where the database says, with no gap and no duplicate.
+ */
+export class Simulator {
+	#timer: NodeJS.Timeout | undefined;
+	#active = false;
+	#current: Promise<void> = Promise.resolve();
+	#consecutiveFailures = 0;
+
+	constructor(
+		private readonly db: Db,
+		private readonly events: JobEvents,
+		private readonly options: SimulatorOptions
+	) {}
+
+	get running(): boolean {
+		return this.#active;
+	}
+
+	start(): void {
+		if (this.#active) return;
+		this.#active = true;
+		this.#schedule(0);
+	}
+
+	/** Stops the loop and waits for a tick in flight to finish. */
+	async stop(): Promise<void> {
+		this.#active = false;
+		clearTimeout(this.#timer);
+		await this.#current;
+	}
+
+	/** One tick: read, plan, commit in one statement, then publish what was committed. */
+	async tick(): Promise<TickSummary> {
+		const jobs = await listRunningJobs(this.db);
+		if (jobs.length === 0) return { points: 0, finished: 0 };
+		const { points, finishes } = planTick(jobs);
+		const result = await commitTick(this.db, this.events.instanceId, points, finishes);
+
+		const byJob = new Map<string, MetricPoint[]>();
+		for (const { jobId, ...point } of result.points) {
+			let list = byJob.get(jobId);
+			if (!list) byJob.set(jobId, (list = []));
+			list.push(point);
+		}
+		for (const [jobId, jobPoints] of byJob) this.events.pointsCommitted(jobId, jobPoints);
+		for (const { jobId } of result.finished) {
+			const row = await findJob(this.db, jobId);
+			if (row) this.events.bus.publish({ type: 'status', jobId, job: toJob(row) });
+		}
+		return { points: result.points.length, finished: result.finished.length };
+	}
+
+	#schedule(delayMs: number): void {
+		if (!this.#active) return;
+		this.#timer = setTimeout(() => {
+			this.#current = this.#runTick();
+		}, delayMs);
+	}
+
+	async #runTick(): Promise<void> {
+		const started = performance.now();
+		try {
+			await this.tick();
+			if (this.#consecutiveFailures > 0) {
+				log.info('simulator recovered', { failedTicks: this.#consecutiveFailures });
+				this.#consecutiveFailures = 0;
+			}
+			this.#schedule(Math.max(0, this.options.stepMs - (performance.now() - started)));
+		} catch (error) {
+			// Nothing of a failed tick was committed, so retrying it skips no step.
+			this.#consecutiveFailures++;
+			const retryInMs = Math.min(
+				this.options.maxBackoffMs ?? 5_000,
+				this.options.stepMs * 2 ** Math.min(this.#consecutiveFailures, 16)
+			);
+			log.error('simulator tick failed; retrying', {
+				failedTicks: this.#consecutiveFailures,
+				retryInMs,
+				error
+			});
+			this.#schedule(retryInMs);
+		}
+	}
+}
