@@ -8,10 +8,11 @@ import { cloneJob, startJob, stopJob } from '../../src/lib/server/jobs/transitio
 import { listPoints } from '../../src/lib/server/metrics/metrics.repository';
 import { Simulator } from '../../src/lib/server/simulator/simulator';
 import { HttpError } from '../../src/lib/server/errors';
+import type { NewJob } from '../../src/lib/training/job-input';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 import { waitFor } from '../support/wait';
 
-const config = { name: 'sim', baseModel: 'bert-base', dataset: 'imdb', epochs: 1, learningRate: 3e-4, batchSize: 32 } as const;
+const config: NewJob = { name: 'sim', baseModel: 'bert-base', dataset: 'imdb', epochs: 1, learningRate: 3e-4, batchSize: 32 };
 
 describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 	let handle: TestDatabase;
@@ -32,7 +33,7 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		await handle?.dispose();
 	});
 
-	const create = (overrides: Partial<typeof config> = {}) => createValidJob(handle.db, { ...config, ...overrides });
+	const create = (overrides: Partial<NewJob> = {}) => createValidJob(handle.db, { ...config, ...overrides });
 	const rejection = async (promise: Promise<unknown>) => {
 		const error = await promise.then(
 			() => undefined,

@@ -9,6 +9,12 @@ export interface VaporConfig {
 	demo: boolean;
 	/** Milliseconds between simulator ticks (one point per running job per tick). */
 	simStepMs: number;
+	/** Milliseconds between heartbeat comments on event streams. */
+	sseHeartbeatMs: number;
+	/** Unread bytes after which a slow stream client is dropped (it resumes by id). */
+	sseMaxBufferBytes: number;
+	/** A stream client that takes nothing for this long while history waits is dropped. */
+	sseStallMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -28,6 +34,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 		databaseUrl: env.DATABASE_URL?.trim() || undefined,
 		dataDir: path.resolve(env.VAPOR_DATA_DIR?.trim() || '.vapor'),
 		demo: env.VAPOR_DEMO !== '0',
-		simStepMs: integerSetting(env, 'VAPOR_SIM_STEP_MS', 200, 1, 60_000)
+		simStepMs: integerSetting(env, 'VAPOR_SIM_STEP_MS', 200, 1, 60_000),
+		sseHeartbeatMs: integerSetting(env, 'VAPOR_SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000),
+		sseMaxBufferBytes: integerSetting(env, 'VAPOR_SSE_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 1024, 1024 ** 3),
+		sseStallMs: integerSetting(env, 'VAPOR_SSE_STALL_MS', 30_000, 100, 3_600_000)
 	};
 }

@@ -5,6 +5,8 @@ import { JobEvents } from './events/job-events';
 import { seedDemoJobs } from './jobs/demo-jobs';
 import { log } from './log';
 import { Simulator } from './simulator/simulator';
+import type { StreamDeps } from './stream/job-stream';
+import { JobsFeed } from './stream/jobs-feed';
 
 /** What one server process runs. Kept on globalThis so that Vite dev reloads reuse it, never stack it. */
 interface Vapor {
@@ -12,8 +14,14 @@ interface Vapor {
 	database: DatabaseHandle;
 	events: JobEvents;
 	simulator: Simulator;
+	streams: StreamDeps;
+	jobsFeed: JobsFeed;
 	ready: Promise<void>;
 }
+
+const HISTORY_BATCH = 1_000;
+const RETRY_MS = 2_000;
+const PROGRESS_INTERVAL_MS = 250;
 
 const KEY = Symbol.for('vapor.process');
 type Global = typeof globalThis & { [KEY]?: Vapor };
@@ -26,6 +34,14 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const database = openDatabase(target);
 	const events = new JobEvents();
 	const simulator = new Simulator(database.db, events, { stepMs: config.simStepMs });
+	const sse = {
+		heartbeatMs: config.sseHeartbeatMs,
+		maxBufferBytes: config.sseMaxBufferBytes,
+		stallMs: config.sseStallMs,
+		retryMs: RETRY_MS
+	};
+	const streams: StreamDeps = { db: database.db, bus: events.bus, options: { ...sse, historyBatch: HISTORY_BATCH } };
+	const jobsFeed = new JobsFeed(database.db, events.bus, { ...sse, progressIntervalMs: PROGRESS_INTERVAL_MS });
 	const ready = (async () => {
 		const applied = await migrateToLatest(database.db);
 		log.info('database ready', { database: describeTarget(target), migrationsApplied: applied.length });
@@ -36,7 +52,7 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, events, simulator, ready };
+	global[KEY] = { config, database, events, simulator, streams, jobsFeed, ready };
 	return ready;
 }
 
@@ -64,4 +80,13 @@ export function db(): Db {
 /** The publisher of this process's job events. */
 export function events(): JobEvents {
 	return current().events;
+}
+
+/** What the event-stream endpoints need. */
+export function streams(): StreamDeps {
+	return current().streams;
+}
+
+export function jobsFeed(): JobsFeed {
+	return current().jobsFeed;
 }

@@ -1,0 +1,136 @@
+import { log } from '../log';
+import { encodeComment, encodeRetry } from '../../training/sse';
+
+export interface SseOptions {
+	/** Comment line sent this often so that proxies and clients see a live connection. */
+	heartbeatMs: number;
+	/** A client that has not read this many bytes is dropped; it resumes by its last id. */
+	maxBufferBytes: number;
+	/** The reconnection delay the client is asked to use. */
+	retryMs: number;
+	/** A client that takes nothing for this long while history waits for it is dropped. */
+	stallMs: number;
+}
+
+const encoder = new TextEncoder();
+const HIGH_WATER_MARK = 64 * 1024;
+
+const HEADERS = {
+	'Content-Type': 'text/event-stream',
+	'Cache-Control': 'no-cache',
+	// adapter-node does not add this for us (see STYLE.md); nginx would buffer the stream.
+	'X-Accel-Buffering': 'no',
+	Connection: 'keep-alive'
+};
+
+/**
+ * One client's event stream: ordered writes, a heartbeat, a bounded buffer for slow
+ * readers, and one cleanup path whether the client leaves, is dropped, or the stream ends.
+ */
+export class SseConnection {
+	readonly response: Response;
+	#controller!: ReadableStreamDefaultController<Uint8Array>;
+	#closed = false;
+	#tasks: Promise<void> = Promise.resolve();
+	#heartbeat: NodeJS.Timeout;
+	#cleanups: (() => void)[] = [];
+	#roomWaiters: (() => void)[] = [];
+
+	constructor(
+		private readonly options: SseOptions,
+		private readonly context: Record<string, unknown>,
+		signal?: AbortSignal
+	) {
+		const stream = new ReadableStream<Uint8Array>(
+			{
+				start: (controller) => {
+					this.#controller = controller;
+				},
+				// Called whenever the queue falls below the high-water mark: the client is reading.
+				pull: () => {
+					for (const wake of this.#roomWaiters.splice(0)) wake();
+				},
+				cancel: () => this.#shutdown()
+			},
+			// desiredSize counts bytes the client has not taken yet.
+			new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_MARK })
+		);
+		this.response = new Response(stream, { headers: HEADERS });
+		this.send(encodeRetry(options.retryMs));
+		this.#heartbeat = setInterval(() => this.send(encodeComment('heartbeat')), options.heartbeatMs);
+		signal?.addEventListener('abort', () => this.#shutdown(), { once: true });
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	/** Runs when the connection ends for any reason, once. */
+	onClose(cleanup: () => void): void {
+		if (this.#closed) cleanup();
+		else this.#cleanups.push(cleanup);
+	}
+
+	send(frame: string | Uint8Array): void {
+		if (this.#closed) return;
+		this.#controller.enqueue(typeof frame === 'string' ? encoder.encode(frame) : frame);
+		if (this.#buffered() > this.options.maxBufferBytes) this.#drop('buffer full');
+	}
+
+	#buffered(): number {
+		return HIGH_WATER_MARK - (this.#controller.desiredSize ?? 0);
+	}
+
+	#drop(reason: string): void {
+		log.warn('dropping a stream client that reads too slowly', { ...this.context, reason, bufferedBytes: this.#buffered() });
+		// error() discards what is queued at once, so the memory is freed now.
+		this.#controller.error(new Error(`stream client too slow (${reason})`));
+		this.#shutdown();
+	}
+
+	/**
+	 * Resolves once the client has taken what was queued (below the high-water mark), so
+	 * history is sent at the client's pace instead of piling up in memory. A client that
+	 * takes nothing for `stallMs` is dropped; it resumes later by its last id.
+	 */
+	async waitForRoom(): Promise<void> {
+		if (this.#closed || (this.#controller.desiredSize ?? 0) > 0) return;
+		let timer: NodeJS.Timeout | undefined;
+		const room = new Promise<boolean>((resolve) => {
+			this.#roomWaiters.push(() => resolve(true));
+			timer = setTimeout(() => resolve(false), this.options.stallMs);
+		});
+		const drained = await room;
+		clearTimeout(timer);
+		if (!drained && !this.#closed) this.#drop('stalled');
+	}
+
+	/** Work that must happen in order with everything else sent on this connection. */
+	run(task: () => Promise<void> | void): void {
+		this.#tasks = this.#tasks.then(async () => {
+			if (this.#closed) return;
+			try {
+				await task();
+			} catch (error) {
+				log.error('stream failed', { ...this.context, error });
+				this.#controller.error(error);
+				this.#shutdown();
+			}
+		});
+	}
+
+	/** Ends the stream after what is already queued. */
+	end(): void {
+		if (this.#closed) return;
+		this.#controller.close();
+		this.#shutdown();
+	}
+
+	#shutdown(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		clearInterval(this.#heartbeat);
+		for (const wake of this.#roomWaiters.splice(0)) wake();
+		for (const cleanup of this.#cleanups.splice(0)) cleanup();
+	}
+}

@@ -1,0 +1,61 @@
+import http from 'node:http';
+import { SseParser, type ParsedEvent } from '../../src/lib/training/sse';
+
+export interface RawStream {
+	status: number;
+	headers: http.IncomingHttpHeaders;
+	/** Every byte received, as text. */
+	raw: string;
+	events: ParsedEvent[];
+	parser: SseParser;
+	/** True when the server ended the response (not us). */
+	ended: boolean;
+}
+
+/**
+ * Reads an event stream over plain HTTP, exactly as sent. Stops when the server ends
+ * it, when `stopWhen` says so, or after `timeoutMs`.
+ */
+export function readStream(
+	url: string,
+	{
+		headers = {},
+		timeoutMs = 15_000,
+		stopWhen
+	}: { headers?: Record<string, string>; timeoutMs?: number; stopWhen?: (stream: RawStream) => boolean } = {}
+): Promise<RawStream> {
+	return new Promise((resolve, reject) => {
+		const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
+			const parser = new SseParser();
+			const stream: RawStream = { status: response.statusCode ?? 0, headers: response.headers, raw: '', events: [], parser, ended: false };
+			const timer = setTimeout(finish, timeoutMs);
+			function finish() {
+				clearTimeout(timer);
+				request.destroy();
+				resolve(stream);
+			}
+			response.setEncoding('utf8');
+			response.on('data', (chunk: string) => {
+				stream.raw += chunk;
+				stream.events.push(...parser.push(chunk));
+				if (stopWhen?.(stream)) finish();
+			});
+			response.on('end', () => {
+				stream.ended = true;
+				finish();
+			});
+			response.on('error', finish);
+		});
+		request.on('error', (error) => {
+			if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') return;
+			reject(error);
+		});
+	});
+}
+
+/** The steps carried by `metrics` events, in arrival order. */
+export function stepsOf(events: ParsedEvent[]): number[] {
+	return events
+		.filter((event) => event.event === 'metrics')
+		.flatMap((event) => (JSON.parse(event.data) as { step: number }[]).map((point) => point.step));
+}
