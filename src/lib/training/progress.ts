@@ -1,3 +1,6 @@
+import { epochOfStep } from './curve';
+import type { Job, JobStatus } from './job';
+
 /** Progress and ETA, as the earlier version computed them (see shared/seed). */
 
 export function progressPercent(currentStep: number, totalSteps: number): number {
@@ -25,4 +28,29 @@ export function formatDuration(ms: number): string {
 	if (hours > 0) return `${hours}h ${pad(minutes)}m ${pad(seconds)}s`;
 	if (minutes > 0) return `${minutes}m ${pad(seconds)}s`;
 	return `${seconds}s`;
+}
+
+export interface ProgressSummary {
+	epoch: number;
+	percent: number;
+	elapsedMs: number;
+	/** What the ETA cell shows: a duration, "—" before it means anything, or the end state. */
+	etaLabel: string;
+}
+
+const END_LABELS: Partial<Record<JobStatus, string>> = { completed: 'Complete', failed: 'Failed', stopped: 'Stopped' };
+
+/** Everything the stats grid shows about progress, at time `now`. */
+export function summarizeProgress(job: Job, now: number): ProgressSummary {
+	const percent = progressPercent(job.currentStep, job.totalSteps);
+	const started = job.startedAt ? Date.parse(job.startedAt) : undefined;
+	const ended = job.finishedAt ? Date.parse(job.finishedAt) : now;
+	const elapsedMs = started === undefined ? 0 : Math.max(0, ended - started);
+	const remaining = job.status === 'running' ? etaMs(elapsedMs, percent) : null;
+	return {
+		epoch: job.currentStep > 0 ? epochOfStep(job.currentStep, job.stepsPerEpoch) : 0,
+		percent,
+		elapsedMs,
+		etaLabel: END_LABELS[job.status] ?? (remaining === null ? '—' : formatDuration(remaining))
+	};
 }

@@ -4,11 +4,18 @@ import { orPageError } from '$lib/server/http';
 import { parseJobId } from '$lib/server/ids';
 import { getJob } from '$lib/server/jobs/jobs.service';
 import { cloneJob, startJob, stopJob } from '$lib/server/jobs/transitions';
+import { readCurve } from '$lib/server/metrics/curve.service';
 import { db, events } from '$lib/server/vapor';
 import type { Actions } from './$types';
 
+/** Enough for a sharp curve on a wide screen (about 1,000 columns); the browser refines it live. */
+const HISTORY_POINTS = 6_000;
+
 export async function load({ params }) {
-	return orPageError(async () => ({ job: await getJob(db(), parseJobId(params.id)) }));
+	return orPageError(async () => {
+		const job = await getJob(db(), parseJobId(params.id));
+		return { job, history: await readCurve(db(), job.id, HISTORY_POINTS) };
+	});
 }
 
 /** Runs an operation; a refusal (404, 409) comes back to the page as a message, not an error page. */
@@ -22,7 +29,7 @@ async function attempt<T>(operation: () => Promise<T>) {
 }
 
 export const actions: Actions = {
-	// On success the page's data reloads, which shows the new status.
+	// On success the page's stream brings the new status.
 	start: async ({ params }) => (await attempt(() => startJob(db(), events(), parseJobId(params.id)))).failure,
 	stop: async ({ params }) => (await attempt(() => stopJob(db(), events(), parseJobId(params.id)))).failure,
 	clone: async ({ params }) => {

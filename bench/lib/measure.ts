@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The p-th percentile (0–100) of the values, by nearest rank; NaN when there are none. */
+export function percentile(sorted: readonly number[], p: number): number {
+	if (sorted.length === 0) return Number.NaN;
+	const rank = Math.ceil((p / 100) * sorted.length);
+	return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export interface Summary {
+	count: number;
+	p50: number;
+	p99: number;
+	max: number;
+	mean: number;
+}
+
+export function summarize(values: readonly number[]): Summary {
+	const sorted = Float64Array.from(values).sort();
+	const list = Array.from(sorted);
+	let sum = 0;
+	for (const value of list) sum += value;
+	return {
+		count: list.length,
+		p50: percentile(list, 50),
+		p99: percentile(list, 99),
+		max: list.length ? list[list.length - 1]! : Number.NaN,
+		mean: list.length ? sum / list.length : Number.NaN
+	};
+}
+
+const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux
+
+/** utime + stime of a process in seconds, from /proc/<pid>/stat; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+	try {
+		const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+		// The command name may contain spaces: fields start after the last ')'.
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+	} catch {
+		return undefined;
+	}
+}
+
+/** VmRSS and VmHWM (peak) of a process in MiB. */
+export function memoryMiB(pid: number): { rss: number; peak: number } {
+	const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+	const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+	return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** The postmaster of a cluster and all its backends and workers. */
+export function postgresPids(dataDir: string): number[] {
+	const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+	const pids = [postmaster];
+	for (const entry of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+			const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+			if (parent === postmaster) pids.push(Number(entry));
+		} catch {
+			// exited meanwhile
+		}
+	}
+	return pids;
+}
+
+/**
+ * CPU used by a set of processes over a window, in % of one core. Processes that exit
+ * during the window are counted up to their last reading (postgres backends come and go).
+ */
+export class CpuMeter {
+	#start = new Map<number, number>();
+	#last = new Map<number, number>();
+	#startedAt = 0;
+
+	constructor(private readonly pids: () => number[]) {}
+
+	start(): void {
+		this.#startedAt = performance.now();
+		this.#start.clear();
+		this.#last.clear();
+		this.sample();
+		for (const [pid, value] of this.#last) this.#start.set(pid, value);
+	}
+
+	/** Call now and then so that processes that exit are still counted. */
+	sample(): void {
+		for (const pid of this.pids()) {
+			const value = cpuSeconds(pid);
+			if (value === undefined) continue;
+			this.#last.set(pid, value);
+			if (!this.#start.has(pid)) this.#start.set(pid, value);
+		}
+	}
+
+	/** % of one core since start(). */
+	stop(): number {
+		this.sample();
+		const seconds = (performance.now() - this.#startedAt) / 1000;
+		let used = 0;
+		for (const [pid, last] of this.#last) used += last - (this.#start.get(pid) ?? last);
+		return (100 * used) / seconds;
+	}
+}
+
+export function machine() {
+	return {
+		cpus: os.cpus().length,
+		cpuModel: os.cpus()[0]?.model ?? 'unknown',
+		memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+		node: process.version,
+		platform: `${os.type()} ${os.release()}`
+	};
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function round(value: number, digits = 1): number {
+	const factor = 10 ** digits;
+	return Math.round(value * factor) / factor;
+}
+
+/** Prints rows as an aligned text table. */
+export function printTable(rows: Record<string, string | number>[]): void {
+	if (rows.length === 0) return;
+	const columns = Object.keys(rows[0]!);
+	const cells = rows.map((row) => columns.map((column) => String(row[column] ?? '')));
+	const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((cell) => cell[i]!.length)));
+	const line = (values: string[]) => values.map((value, i) => value.padStart(widths[i]!)).join('  ');
+	console.log(line(columns));
+	for (const cell of cells) console.log(line(cell));
+}
+
+/** CPU time of the whole machine, in seconds of one core, from /proc/stat (all cores summed). */
+function machineBusySeconds(): number {
+	const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+	// user nice system idle iowait irq softirq steal …: busy is all but idle and iowait.
+	const busy = fields.reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0);
+	return busy / CLOCK_TICKS;
+}
+
+/** Busy CPU of the whole machine over a window, in % of one core (200 % = both cores of two). */
+export class MachineMeter {
+	#start = 0;
+	#startedAt = 0;
+	start(): void {
+		this.#start = machineBusySeconds();
+		this.#startedAt = performance.now();
+	}
+	stop(): number {
+		return (100 * (machineBusySeconds() - this.#start)) / ((performance.now() - this.#startedAt) / 1000);
+	}
+}
+
+/** Per-call CPU of this process, in % of one core over a window. */
+export class SelfMeter {
+	#start = process.cpuUsage();
+	#startedAt = performance.now();
+	start(): void {
+		this.#start = process.cpuUsage();
+		this.#startedAt = performance.now();
+	}
+	stop(): number {
+		const used = process.cpuUsage(this.#start);
+		return (100 * (used.user + used.system)) / 1e3 / (performance.now() - this.#startedAt);
+	}
+}

@@ -1,0 +1,383 @@
+/**
+ * Suite "write": how many points per second the simulator commits on real Postgres,
+ * with ticks back to back, against the ceiling of a raw COPY of as many rows into the
+ * same table. Then where a tick's time goes: the read, the commit statement node by
+ * node (EXPLAIN ANALYZE, rolled back), and the same commit written leaner.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Kysely, type CompiledQuery } from 'kysely';
+import { PostgresJSDialect } from 'kysely-postgres-js';
+import postgres from 'postgres';
+import { startPostgresCluster, type PostgresCluster } from '../tests/support/postgres-cluster';
+import { openDatabase, type Db } from '../src/lib/server/db/index';
+import type { Database } from '../src/lib/server/db/database';
+import { migrateToLatest } from '../src/lib/server/db/migrate';
+import { JobEvents } from '../src/lib/server/events/job-events';
+import { createValidJob } from '../src/lib/server/jobs/jobs.service';
+import { startJob } from '../src/lib/server/jobs/transitions';
+import { Simulator } from '../src/lib/server/simulator/simulator';
+import { commitTick, listRunningJobs, type RunningJob } from '../src/lib/server/simulator/simulator.repository';
+import { planTick } from '../src/lib/server/simulator/plan';
+import { CpuMeter, MachineMeter, postgresPids, printTable, round, SelfMeter, summarize, type Summary } from './lib/measure';
+
+const JOB_COUNTS = [100, 1_000];
+const WINDOW_MS = 10_000;
+const WARMUP_MS = 1_000;
+const VARIANT_MS = 2_500;
+const MAX_CALLS = 200_000; // a bound on every loop, far above what its time allows
+const TARGET_POINTS_PER_S = 20_000;
+const TARGET_RATIO = 0.5;
+
+interface Rate {
+	calls: number;
+	pointsPerSecond: number;
+	callMs: Summary;
+	benchCpuPercent: number;
+	postgresCpuPercent: number;
+}
+
+export interface WriteFigures extends Rate {
+	jobs: number;
+	points: number;
+	seconds: number;
+	/** Busy CPU of the whole machine during the window, % of one core (200 = both cores). */
+	machineCpuPercent: number;
+	copy: { rows: number; seconds: number; rowsPerSecond: number; postgresCpuPercent: number };
+	ratio: number;
+	listRunningJobs: { clientMs: Summary; serverMs: number };
+	commitStatement: {
+		serverMs: number;
+		planningMs: number;
+		triggers: { name: string; ms: number; calls: number }[];
+		/** Plan nodes by their own time (children excluded), largest first. */
+		nodes: { node: string; ms: number }[];
+	};
+	/** The same points committed other ways, with the last steps kept in memory (no read per tick). */
+	variants: Record<string, Rate>;
+}
+
+async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<unknown>): Promise<void> {
+	for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
+}
+
+async function createJobs(db: Db, count: number): Promise<string[]> {
+	const ids: string[] = [];
+	await inBatches(Array.from({ length: count }, (_, i) => i), 10, async (i) => {
+		const job = await createValidJob(db, {
+			name: `bench ${i}`,
+			baseModel: 'bert-base',
+			dataset: 'imdb',
+			epochs: 1000, // 100,000 steps: no job finishes during the run
+			learningRate: 3e-4,
+			batchSize: 32
+		});
+		ids.push(job.id);
+	});
+	return ids;
+}
+
+/** Calls `call` back to back for `ms` and measures it; `call` returns the points it committed. */
+async function rate(cluster: PostgresCluster, ms: number, call: () => Promise<number>): Promise<Rate & { points: number; seconds: number }> {
+	const durations: number[] = [];
+	const pg = new CpuMeter(() => postgresPids(cluster.dataDir));
+	const self = new SelfMeter();
+	let points = 0;
+	pg.start();
+	self.start();
+	const started = performance.now();
+	const end = started + ms;
+	while (performance.now() < end && durations.length < MAX_CALLS) {
+		const t = performance.now();
+		points += await call();
+		durations.push(performance.now() - t);
+	}
+	const seconds = (performance.now() - started) / 1000;
+	return {
+		calls: durations.length,
+		points,
+		seconds: round(seconds, 2),
+		pointsPerSecond: Math.round(points / seconds),
+		callMs: summarize(durations),
+		benchCpuPercent: round(self.stop()),
+		postgresCpuPercent: round(pg.stop())
+	};
+}
+
+async function copyRows(client: postgres.Sql, jobIds: string[], perJob: number): Promise<{ rows: number; seconds: number }> {
+	function* chunks(): Generator<string> {
+		for (let step = 1; step <= perJob; step++) {
+			let chunk = '';
+			for (const id of jobIds) chunk += `${id}\t${step}\t${Math.ceil(step / 100)}\t${(1 / step).toFixed(6)}\t0.5\n`;
+			yield chunk;
+		}
+	}
+	const started = performance.now();
+	const writable = await client`copy metrics (job_id, step, epoch, loss, accuracy) from stdin`.writable();
+	await pipeline(Readable.from(chunks()), writable);
+	return { rows: jobIds.length * perJob, seconds: (performance.now() - started) / 1000 };
+}
+
+class Rollback extends Error {}
+
+interface PlanNode {
+	'Node Type': string;
+	'Relation Name'?: string;
+	Output?: string[];
+	'Actual Total Time': number;
+	'Actual Loops': number;
+	Plans?: PlanNode[];
+}
+
+/** EXPLAIN ANALYZE of a statement inside a transaction that is rolled back, so nothing is written. */
+async function explainRolledBack(client: postgres.Sql, text: string, params: readonly unknown[]) {
+	let explained: Record<string, unknown> | undefined;
+	try {
+		await client.begin(async (tx) => {
+			const rows = await tx.unsafe(`explain (analyze, verbose, format json) ${text}`, params as never[]);
+			explained = ((rows[0] as Record<string, unknown>)['QUERY PLAN'] as Record<string, unknown>[])[0];
+			throw new Rollback();
+		});
+	} catch (error) {
+		if (!(error instanceof Rollback)) throw error;
+	}
+	const plan = explained!;
+	const nodes: { node: string; ms: number }[] = [];
+	const walk = (node: PlanNode, top: boolean) => {
+		const children = node.Plans ?? [];
+		const own = node['Actual Total Time'] * node['Actual Loops'] - children.reduce((sum, child) => sum + child['Actual Total Time'] * child['Actual Loops'], 0);
+		// A CTE Scan's time includes running its CTE, which is listed on its own.
+		if (!top && node['Node Type'] !== 'CTE Scan') {
+			const what = node['Node Type'] === 'Aggregate' || node['Node Type'] === 'HashAggregate' ? node.Output?.[0]?.slice(0, 48) : node['Relation Name'];
+			nodes.push({ node: what ? `${node['Node Type']} (${what})` : node['Node Type'], ms: round(Math.max(0, own), 2) });
+		}
+		for (const child of children) walk(child, false);
+	};
+	walk(plan.Plan as PlanNode, true);
+	nodes.sort((a, b) => b.ms - a.ms);
+	return {
+		serverMs: round(plan['Execution Time'] as number, 2),
+		planningMs: round(plan['Planning Time'] as number, 2),
+		triggers: ((plan.Triggers ?? []) as { 'Trigger Name': string; Time: number; Calls: number }[]).map((t) => ({
+			name: t['Trigger Name'],
+			ms: round(t.Time, 2),
+			calls: t.Calls
+		})),
+		nodes: nodes.slice(0, 6)
+	};
+}
+
+/** The exact SQL and parameters commitTick sends, captured in a transaction that is rolled back. */
+async function captureCommitTick(client: postgres.Sql, instanceId: string, jobs: RunningJob[]): Promise<CompiledQuery> {
+	let captured: CompiledQuery | undefined;
+	const capturing = new Kysely<Database>({
+		dialect: new PostgresJSDialect({ postgres: client }),
+		log: (event) => {
+			// The transaction's begin and rollback are logged too.
+			if (event.level === 'query' && event.query.sql.includes('insert into metrics')) captured = event.query;
+		}
+	});
+	const { points, finishes } = planTick(jobs);
+	try {
+		await capturing.transaction().execute(async (trx) => {
+			await commitTick(trx, instanceId, points, finishes);
+			throw new Rollback();
+		});
+	} catch (error) {
+		if (!(error instanceof Rollback)) throw error;
+	}
+	return captured!;
+}
+
+const LIST_RUNNING_SQL = `select jobs.id, seed, learning_rate, batch_size, steps_per_epoch, epochs, latest.step
+	from jobs left join lateral (select metrics.step from metrics where metrics.job_id = jobs.id
+	order by metrics.step desc limit 1) as latest on true where jobs.status = 'running'`;
+
+/**
+ * commitTick's statement without its largest avoidable costs: it keeps the row locks,
+ * the insert and the NOTIFY, but returns now() (the recorded_at of every row) and the
+ * ids it skipped instead of every inserted row as JSON; the caller has the points.
+ */
+const LEAN_COMMIT_SQL = `with running as (
+		select id from jobs where id = any($1::uuid[]) and status = 'running' for update
+	),
+	inserted as (
+		insert into metrics (job_id, step, epoch, loss, accuracy)
+		select u.job_id, u.step, u.epoch, u.loss, u.accuracy
+		from unnest($1::uuid[], $2::integer[], $3::integer[], $4::double precision[], $5::double precision[])
+			as u(job_id, step, epoch, loss, accuracy)
+		where u.job_id in (select id from running)
+		returning job_id, step
+	),
+	point_chunks as (
+		select json_build_object('i', $6::text, 'p', json_agg(json_build_array(job_id, step)))::text as payload
+		from (select job_id, step, (row_number() over () - 1) / 100 as chunk from inserted) numbered
+		group by chunk
+	)
+	select now() as recorded_at,
+		(select count(pg_notify('vapor_events', payload)) from point_chunks) as notified,
+		array(select id from unnest($1::uuid[]) as id except select job_id from inserted) as skipped`;
+
+const BARE_INSERT_SQL = `insert into metrics (job_id, step, epoch, loss, accuracy)
+	select * from unnest($1::uuid[], $2::integer[], $3::integer[], $4::double precision[], $5::double precision[])`;
+
+async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: number): Promise<WriteFigures> {
+	const name = `bench_write_${jobCount}`;
+	await admin.unsafe(`create database ${name}`);
+	const url = cluster.url.replace(/\/postgres$/, `/${name}`);
+	const handle = openDatabase({ kind: 'postgres', url });
+	const raw = postgres(url, { max: 1, onnotice: () => {} });
+	try {
+		await migrateToLatest(handle.db);
+		const events = new JobEvents();
+		const jobIds = await createJobs(handle.db, jobCount);
+		await inBatches(jobIds, 10, (id) => startJob(handle.db, events, id));
+		// As many jobs again that never run: COPY writes their rows, into the same table and index.
+		const copyJobIds = await createJobs(handle.db, jobCount);
+		const simulator = new Simulator(handle.db, events, { stepMs: 1 });
+
+		const warmupEnd = performance.now() + WARMUP_MS;
+		for (let i = 0; i < MAX_CALLS && performance.now() < warmupEnd; i++) await simulator.tick();
+
+		const machine = new MachineMeter();
+		machine.start();
+		const ticks = await rate(cluster, WINDOW_MS, async () => (await simulator.tick()).points);
+		const machineCpuPercent = round(machine.stop());
+
+		const copyPg = new CpuMeter(() => postgresPids(cluster.dataDir));
+		copyPg.start();
+		const copy = await copyRows(raw, copyJobIds, ticks.calls);
+		const copyPostgresCpu = copyPg.stop();
+		const copyRate = copy.rows / copy.seconds;
+
+		// Where a tick's time goes.
+		const reads: number[] = [];
+		const readEnd = performance.now() + 1_500;
+		for (let i = 0; i < MAX_CALLS && performance.now() < readEnd; i++) {
+			const t = performance.now();
+			await listRunningJobs(handle.db);
+			reads.push(performance.now() - t);
+		}
+		const listExplain = await explainRolledBack(raw, LIST_RUNNING_SQL, []);
+		const jobs = await listRunningJobs(handle.db);
+		const captured = await captureCommitTick(raw, events.instanceId, jobs);
+		const commitExplain = await explainRolledBack(raw, captured.sql, captured.parameters);
+
+		// The same points committed other ways, the last steps kept in memory.
+		const advance = (committed: number) => {
+			if (committed !== jobs.length) throw new Error(`expected ${jobs.length} points, committed ${committed}`);
+			for (const job of jobs) job.lastStep++;
+			return committed;
+		};
+		const columns = () => {
+			const { points } = planTick(jobs);
+			return [points.map((p) => p.jobId), points.map((p) => p.step), points.map((p) => p.epoch), points.map((p) => p.loss), points.map((p) => p.accuracy)];
+		};
+		const variants: Record<string, Rate> = {};
+		const strip = ({ points: _p, seconds: _s, ...r }: Rate & { points: number; seconds: number }): Rate => r;
+		variants['commitTick as is, last steps in memory (no listRunningJobs)'] = strip(
+			await rate(cluster, VARIANT_MS, async () => {
+				const { points, finishes } = planTick(jobs);
+				return advance((await commitTick(handle.db, events.instanceId, points, finishes)).points.length);
+			})
+		);
+		variants['lean commit: locks + insert + NOTIFY, returns now() and skipped ids'] = strip(
+			await rate(cluster, VARIANT_MS, async () => {
+				const [row] = await raw.unsafe(LEAN_COMMIT_SQL, [...columns(), events.instanceId] as never[]);
+				return advance(jobs.length - (row!.skipped as string[]).length);
+			})
+		);
+		variants['bare unnest insert (no locks, no NOTIFY, returns nothing)'] = strip(
+			await rate(cluster, VARIANT_MS, async () => {
+				const result = await raw.unsafe(BARE_INSERT_SQL, columns() as never[]);
+				return advance(result.count);
+			})
+		);
+
+		return {
+			jobs: jobCount,
+			...ticks,
+			machineCpuPercent,
+			copy: {
+				rows: copy.rows,
+				seconds: round(copy.seconds, 3),
+				rowsPerSecond: Math.round(copyRate),
+				postgresCpuPercent: round(copyPostgresCpu)
+			},
+			ratio: round(ticks.pointsPerSecond / copyRate, 3),
+			listRunningJobs: { clientMs: summarize(reads), serverMs: listExplain.serverMs },
+			commitStatement: commitExplain,
+			variants
+		};
+	} finally {
+		await raw.end();
+		await handle.close();
+	}
+}
+
+const met = (r: WriteFigures) => r.pointsPerSecond >= TARGET_POINTS_PER_S && r.ratio >= TARGET_RATIO;
+
+export async function runWriteSuite() {
+	const cluster = await startPostgresCluster();
+	const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
+	const results: WriteFigures[] = [];
+	try {
+		for (const jobCount of JOB_COUNTS) {
+			console.log(`write: ${jobCount} running jobs, simulator.tick() back to back for ${WINDOW_MS / 1000} s …`);
+			results.push(await measure(cluster, admin, jobCount));
+		}
+	} finally {
+		await admin.end();
+		cluster.stop();
+	}
+
+	const ms = (value: number) => round(value, 2);
+	console.log(`\nwrite: simulator.tick() back to back vs COPY of as many rows (targets: ≥ ${TARGET_POINTS_PER_S} points/s, ≥ ${TARGET_RATIO} of COPY)`);
+	printTable(
+		results.map((r) => ({
+			jobs: r.jobs,
+			ticks: r.calls,
+			'points/s': r.pointsPerSecond,
+			'tick p50 ms': ms(r.callMs.p50),
+			'tick p99 ms': ms(r.callMs.p99),
+			'COPY rows/s': r.copy.rowsPerSecond,
+			'tick/COPY': r.ratio,
+			'bench CPU %': r.benchCpuPercent,
+			'postgres CPU %': r.postgresCpuPercent,
+			'machine CPU %': r.machineCpuPercent,
+			target: met(r) ? 'met' : 'missed'
+		}))
+	);
+	console.log('\nwrite: a tick taken apart (ms)');
+	printTable(
+		results.map((r) => ({
+			jobs: r.jobs,
+			'listRunningJobs (client)': ms(r.listRunningJobs.clientMs.mean),
+			'(server)': r.listRunningJobs.serverMs,
+			'commit statement (server)': r.commitStatement.serverMs,
+			'FK trigger': r.commitStatement.triggers.reduce((sum, t) => sum + t.ms, 0),
+			...Object.fromEntries(r.commitStatement.nodes.slice(0, 3).map((n, i) => [`#${i + 1} node`, `${n.node}: ${n.ms}`]))
+		}))
+	);
+	console.log('\nwrite: the same points committed other ways, last steps kept in memory');
+	printTable(
+		results.flatMap((r) =>
+			Object.entries(r.variants).map(([variant, v]) => ({
+				jobs: r.jobs,
+				variant,
+				'points/s': v.pointsPerSecond,
+				'p50 ms': ms(v.callMs.p50),
+				'of COPY': round(v.pointsPerSecond / r.copy.rowsPerSecond, 2),
+				'bench CPU %': v.benchCpuPercent,
+				'postgres CPU %': v.postgresCpuPercent
+			}))
+		)
+	);
+
+	return {
+		targets: { pointsPerSecond: TARGET_POINTS_PER_S, ratioOfCopy: TARGET_RATIO },
+		windowMs: WINDOW_MS,
+		met: results.every(met),
+		results
+	};
+}

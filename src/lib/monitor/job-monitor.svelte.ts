@@ -1,0 +1,113 @@
+import { M4Accumulator } from '$lib/training/downsample';
+import type { Job, JobStatus, MetricPoint } from '$lib/training/job';
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'ended';
+
+export interface Transition {
+	from: JobStatus;
+	to: JobStatus;
+	job: Job;
+}
+
+/** The part of EventSource the monitor uses; tests hand in a scripted one. */
+export interface EventSourceLike {
+	readyState: number;
+	onopen: ((event: Event) => void) | null;
+	onerror: ((event: Event) => void) | null;
+	addEventListener(type: string, listener: (event: MessageEvent<string>) => void): void;
+	close(): void;
+}
+
+const CLOSED = 2;
+
+export interface JobMonitorOptions {
+	/** Called once for each status change seen while the page is open (not for the status it loaded with). */
+	onTransition?: (transition: Transition) => void;
+	openEventSource?: (url: string) => EventSourceLike;
+}
+
+/**
+ * One job's live state in the browser: the job, every point known (the downsampled
+ * history the page loaded with, then every live point), and the stream's health.
+ * Points are kept outside Svelte's deep reactivity (a million proxied objects would
+ * be slow); `revision` says when they changed.
+ */
+export class JobMonitor {
+	job = $state.raw<Job>() as Job;
+	connection = $state<ConnectionState>('connecting');
+	revision = $state(0);
+
+	#points: MetricPoint[];
+	#source: EventSourceLike | undefined;
+	#chart: { columns: number; fed: number; accumulator: M4Accumulator<MetricPoint> } | undefined;
+
+	constructor(
+		job: Job,
+		history: MetricPoint[],
+		private readonly options: JobMonitorOptions = {}
+	) {
+		this.job = job;
+		this.#points = history.slice();
+	}
+
+	get lastStep(): number {
+		return this.#points.at(-1)?.step ?? 0;
+	}
+
+	get points(): readonly MetricPoint[] {
+		void this.revision;
+		return this.#points;
+	}
+
+	/** Follows the job's stream from the last step the page has. */
+	connect(): void {
+		if (this.#source) return;
+		const url = `/api/training/jobs/${this.job.id}/stream?after=${this.lastStep}`;
+		const source = (this.options.openEventSource ?? ((u) => new EventSource(u)))(url);
+		this.#source = source;
+		this.connection = 'connecting';
+		source.onopen = () => (this.connection = 'live');
+		source.onerror = () => {
+			// The browser reconnects by itself (sending Last-Event-ID) unless the server said 204.
+			this.connection = source.readyState === CLOSED ? 'ended' : 'reconnecting';
+		};
+		source.addEventListener('status', (event) => this.receiveStatus(JSON.parse(event.data) as Job));
+		source.addEventListener('metrics', (event) => this.receivePoints(JSON.parse(event.data) as MetricPoint[]));
+	}
+
+	disconnect(): void {
+		this.#source?.close();
+		this.#source = undefined;
+	}
+
+	receiveStatus(job: Job): void {
+		const from = this.job.status;
+		this.job = job;
+		if (job.status !== from) this.options.onTransition?.({ from, to: job.status, job });
+	}
+
+	/** Appends points past the last known step; a point already drawn is never drawn twice. */
+	receivePoints(points: MetricPoint[]): void {
+		const fresh = points.filter((point) => point.step > this.lastStep);
+		if (fresh.length === 0) return;
+		this.#points.push(...fresh);
+		const last = fresh.at(-1)!;
+		this.job = { ...this.job, currentStep: last.step, latestLoss: last.loss, latestAccuracy: last.accuracy };
+		this.revision++;
+	}
+
+	/**
+	 * The points to draw at `columns` pixel columns over the whole run (step 1 to the last
+	 * step): M4, updated incrementally as points arrive, rebuilt only when the width changes.
+	 */
+	chartPoints(columns: number): MetricPoint[] {
+		void this.revision;
+		const total = Math.max(this.job.totalSteps, this.lastStep, 1);
+		if (!this.#chart || this.#chart.columns !== columns) {
+			this.#chart = { columns, fed: 0, accumulator: new M4Accumulator<MetricPoint>(1, total, columns) };
+		}
+		const chart = this.#chart;
+		for (; chart.fed < this.#points.length; chart.fed++) chart.accumulator.add(this.#points[chart.fed]!);
+		return chart.accumulator.points;
+	}
+}

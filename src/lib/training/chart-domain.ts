@@ -1,0 +1,147 @@
+/**
+ * Scales and tick labels for the loss chart. Pure, so the rules that keep the chart still
+ * while points stream in can be tested without a browser.
+ *
+ * The y axis must not jump on every point: its top is a "nice" number (a multiple of a
+ * 1-2-2.5-5 step, with ~10% headroom) that only moves when the data climbs past it.
+ */
+
+/** Fraction of the maximum added above it before rounding up. */
+export const HEADROOM = 0.1;
+/** The y axis is cut into at most this many intervals (so 4-7 labelled ticks). */
+const TARGET_INTERVALS = 6;
+/** Below this share of the current top the data is a new series (another job), not a dip. */
+const RESET_RATIO = 0.25;
+/** Top of the y axis when there is nothing finite to show. */
+export const EMPTY_UPPER = 1;
+
+const MANTISSAS = [1, 2, 2.5, 5, 10] as const;
+
+interface Step {
+	mantissa: number;
+	exponent: number;
+}
+
+/** The smallest 1-2-2.5-5 × 10^k step at or above `raw`. */
+function niceStepAtLeast(raw: number): Step {
+	let exponent = Math.floor(Math.log10(raw));
+	let mantissa = MANTISSAS.find((m) => m * 10 ** exponent >= raw * (1 - 1e-12)) ?? 10;
+	if (mantissa === 10) {
+		mantissa = 1;
+		exponent += 1;
+	}
+	return { mantissa, exponent };
+}
+
+/** k · mantissa · 10^exponent without the binary noise of 0.1 + 0.2 (dividing by 10^-e is exact-ish). */
+function multiple(k: number, { mantissa, exponent }: Step): number {
+	return exponent < 0 ? (k * mantissa) / 10 ** -exponent : k * mantissa * 10 ** exponent;
+}
+
+function stepOf(upper: number): Step {
+	return niceStepAtLeast(upper / TARGET_INTERVALS);
+}
+
+/** The next smaller step in the 1-2-2.5-5 sequence. */
+function smallerStep({ mantissa, exponent }: Step): Step {
+	const index = MANTISSAS.indexOf(mantissa as (typeof MANTISSAS)[number]);
+	return index > 0 ? { mantissa: MANTISSAS[index - 1]!, exponent } : { mantissa: 5, exponent: exponent - 1 };
+}
+
+/** The tick step of an axis topped at `upper`: about TARGET_INTERVALS of them, dividing it exactly. */
+function tickStepOf(upper: number): Step {
+	let step = stepOf(upper);
+	for (let guard = 0; guard < 12; guard++) {
+		const count = upper / multiple(1, step);
+		if (Math.abs(count - Math.round(count)) < 1e-6) return step;
+		step = smallerStep(step);
+	}
+	return step;
+}
+
+/**
+ * A round number at least `max · (1 + HEADROOM)`: a whole multiple of a nice step chosen so the
+ * axis has about five intervals. Monotone in `max`. 2.5 → 3, 0.05 → 0.06, 9000 → 10000.
+ * Returns EMPTY_UPPER for a maximum that is not a positive finite number.
+ */
+export function niceUpperBound(max: number): number {
+	if (!Number.isFinite(max) || max <= 0) return EMPTY_UPPER;
+	const target = max * (1 + HEADROOM);
+	const step = stepOf(target);
+	const size = multiple(1, step);
+	// The epsilon keeps 0.3 / 0.1 = 2.9999999999999996 from being read as just above 3.
+	const k = Math.max(1, Math.ceil(target / size - 1e-9));
+	return multiple(k, step);
+}
+
+/**
+ * The y-axis top to use next, given the one in use (`previous`, undefined at first) and the
+ * largest finite loss now on screen. It stays put while `max` fits under it, so the chart does
+ * not rescale on every point; it grows (to `niceUpperBound(max)`) only when `max` exceeds it;
+ * and it starts afresh when `max` falls far below it, which happens only when the points belong
+ * to another run (the page reuses the chart across jobs) since a running maximum never drops.
+ */
+export function stableUpperBound(previous: number | undefined, max: number): number {
+	if (!Number.isFinite(max) || max <= 0) return previous ?? EMPTY_UPPER;
+	if (previous !== undefined && Number.isFinite(previous) && max <= previous && max >= previous * RESET_RATIO) {
+		return previous;
+	}
+	return niceUpperBound(max);
+}
+
+/** Largest finite loss, or -Infinity when there is none (empty, or every loss NaN). */
+export function maxFiniteLoss(points: readonly { loss: number }[]): number {
+	let max = -Infinity;
+	for (const point of points) if (Number.isFinite(point.loss) && point.loss > max) max = point.loss;
+	return max;
+}
+
+/** Tick values 0, step, 2·step, … up to `upper` (a value from niceUpperBound). */
+export function lossTicks(upper: number): number[] {
+	const step = tickStepOf(upper);
+	const size = multiple(1, step);
+	const count = Math.round(upper / size);
+	return Array.from({ length: count + 1 }, (_, k) => multiple(k, step));
+}
+
+/** Decimals that tell the ticks of an axis topped at `upper` apart (0.5 → 1, 0.25 → 2, 2000 → 0). */
+export function lossTickDecimals(upper: number): number {
+	const { mantissa, exponent } = tickStepOf(upper);
+	const decimals = -exponent + (mantissa === 2.5 ? 1 : 0);
+	return Math.max(0, decimals);
+}
+
+/** 950 → "950", 1200 → "1.2k", 12_000 → "12k", 1_500_000 → "1.5M". Integers below 1000 stay whole. */
+export function formatCompact(value: number): string {
+	const abs = Math.abs(value);
+	const short = (n: number, suffix: string) => `${Number(n.toFixed(1))}${suffix}`;
+	if (abs >= 1e6) return short(value / 1e6, 'M');
+	if (abs >= 1e3) return short(value / 1e3, 'k');
+	return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(2)));
+}
+
+/** Label for a loss tick on an axis topped at `upper`: few decimals, compact when large. */
+export function formatLossTick(value: number, upper: number): string {
+	if (upper >= 1e3) return formatCompact(value);
+	return value.toFixed(lossTickDecimals(upper));
+}
+
+/** x domain fixed to the run: [0, max(totalSteps, last step)], never empty. */
+export function stepDomain(points: readonly { step: number }[], totalSteps: number): [number, number] {
+	const last = points.length > 0 ? points[points.length - 1]!.step : 0;
+	const end = Math.max(Number.isFinite(totalSteps) ? totalSteps : 0, Number.isFinite(last) ? last : 0);
+	return [0, end > 0 ? end : 1];
+}
+
+/** Whole-number step ticks for the x axis, about one per `spacing` pixels. */
+export function stepTicks([start, end]: [number, number], width: number, spacing = 80): number[] {
+	const count = Math.max(2, Math.floor(width / spacing));
+	const raw = (end - start) / count;
+	const step = Math.max(1, multiple(1, niceStepAtLeast(raw)));
+	const ticks: number[] = [];
+	for (let k = 0; start + k * step <= end + 1e-9; k++) {
+		const value = start + k * step;
+		if (Number.isInteger(Math.round(value * 1e9) / 1e9)) ticks.push(Math.round(value));
+	}
+	return ticks;
+}
