@@ -1,1 +1,399 @@
-export async function runStreamSuite() { return {}; }
+/**
+ * Suite "stream": live points to N concurrent clients by SSE, against the same N
+ * clients polling GET …/metrics every 1.5 s, on the built server (adapter-node) with
+ * the simulator ticking every 50 ms for one running job, on real Postgres.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startPostgresCluster, type PostgresCluster } from '../tests/support/postgres-cluster';
+import { startServer, type RunningServer } from '../tests/support/server';
+import { SseParser } from '../src/lib/training/sse';
+import { CpuMeter, MachineMeter, memoryMiB, postgresPids, printTable, round, SelfMeter, sleep, summarize, type Summary } from './lib/measure';
+
+const CLIENT_COUNTS = [100, 500, 1_000];
+const WINDOW_MS = 15_000;
+const STEP_MS = 50;
+const POLL_MS = 1_500;
+const CONNECT_TIMEOUT_MS = 30_000;
+const SETTLE_MS = 1_000;
+const TARGET_P99_MS = 100;
+
+type Mode = 'sse' | 'poll';
+
+interface Point {
+	step: number;
+	recordedAt: string;
+}
+
+export interface StreamFigures {
+	mode: Mode;
+	clients: number;
+	connected: number;
+	windowSeconds: number;
+	/** Receipt time minus the point's recordedAt, ms, for points received in the window. */
+	latencyMs: Summary;
+	lost: number;
+	duplicated: number;
+	clientsWithGaps: number;
+	/** Points each client received in the window: the fewest and the median. */
+	pointsPerClient: { min: number; median: number };
+	clientErrors: number;
+	/** Polling only: requests answered in the window and their response time. */
+	requests?: { count: number; perSecond: number; responseMs: Summary };
+	serverCpuPercent: number;
+	postgresCpuPercent: number;
+	benchCpuPercent: number;
+	machineCpuPercent: number;
+	serverRssMiB: { idle: number; end: number; peak: number };
+	/** The bench process's own event-loop delay: high values inflate measured latency. */
+	clientLoopDelayP99Ms: number;
+	serverWarnings: number;
+}
+
+/** Rebuilds when build/ is missing or older than anything it is built from. */
+function ensureBuild(): { rebuilt: boolean } {
+	const entry = path.resolve('build/index.js');
+	const newest = (target: string): number => {
+		if (!fs.existsSync(target)) return 0;
+		const stat = fs.statSync(target);
+		if (!stat.isDirectory()) return stat.mtimeMs;
+		return Math.max(0, ...fs.readdirSync(target).map((name) => newest(path.join(target, name))));
+	};
+	const sources = ['src', 'migrations', 'static', 'package.json', 'svelte.config.js', 'vite.config.ts'];
+	const sourceTime = Math.max(...sources.map((source) => newest(path.resolve(source))));
+	if (fs.existsSync(entry) && fs.statSync(entry).mtimeMs >= sourceTime) return { rebuilt: false };
+	console.log('stream: build/ is missing or older than src/: npm run build …');
+	const result = spawnSync('npm', ['run', 'build'], { encoding: 'utf8', timeout: 300_000 });
+	if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}\n${result.stderr}`);
+	return { rebuilt: true };
+}
+
+function openFileLimit(): number {
+	const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+	return Number(line?.split(/\s+/)[3] ?? Number.NaN);
+}
+
+async function requestJson(url: string, method = 'GET', body?: unknown): Promise<any> {
+	const response = await fetch(url, {
+		method,
+		headers: body === undefined ? {} : { 'content-type': 'application/json' },
+		body: body === undefined ? undefined : JSON.stringify(body)
+	});
+	if (!response.ok) throw new Error(`${method} ${url} → ${response.status}: ${await response.text()}`);
+	return response.json();
+}
+
+/** Follows one client's steps: each must be exactly one more than the last. */
+class StepTracker {
+	last: number | undefined;
+	lost = 0;
+	duplicated = 0;
+	inWindow = 0;
+
+	accept(step: number): boolean {
+		if (this.last === undefined) {
+			this.last = step;
+			return true;
+		}
+		if (step <= this.last) {
+			this.duplicated++;
+			return false;
+		}
+		this.lost += step - this.last - 1;
+		this.last = step;
+		return true;
+	}
+}
+
+interface Window {
+	open: boolean;
+	latencies: number[];
+}
+
+interface Client {
+	tracker: StepTracker;
+	connected: Promise<boolean>;
+	error?: string;
+	close(): void;
+}
+
+function sseClient(agent: http.Agent, url: string, window: Window): Client {
+	const tracker = new StepTracker();
+	const parser = new SseParser();
+	let request: http.ClientRequest | undefined;
+	const client: Client = {
+		tracker,
+		connected: new Promise((resolve) => {
+			request = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (response) => {
+				if (response.statusCode !== 200) {
+					client.error = `status ${response.statusCode}`;
+					response.resume();
+					return resolve(false);
+				}
+				response.setEncoding('utf8');
+				response.on('data', (chunk: string) => {
+					const receivedAt = Date.now();
+					for (const event of parser.push(chunk)) {
+						if (event.event === 'status') {
+							// The first event: its id is the step the stream starts after.
+							if (tracker.last === undefined && event.lastEventId !== '') tracker.last = Number(event.lastEventId);
+							resolve(true);
+							continue;
+						}
+						if (event.event !== 'metrics') continue;
+						for (const point of JSON.parse(event.data) as Point[]) {
+							if (!tracker.accept(point.step) || !window.open) continue;
+							tracker.inWindow++;
+							window.latencies.push(receivedAt - Date.parse(point.recordedAt));
+						}
+					}
+				});
+				response.on('error', () => {});
+				response.on('end', () => {
+					if (window.open) client.error = 'server ended the stream';
+				});
+			});
+			request.on('error', (error) => {
+				client.error = error.message;
+				resolve(false);
+			});
+			request.setTimeout(CONNECT_TIMEOUT_MS, () => {
+				if (tracker.last === undefined) request!.destroy(new Error('no status event'));
+			});
+		}),
+		close: () => request?.destroy()
+	};
+	return client;
+}
+
+function pollClient(baseUrl: string, jobId: string, startStep: number, firstDelayMs: number, window: Window, stats: { responseMs: number[]; requests: number }): Client {
+	// One connection per client, kept alive between polls, as a browser would.
+	const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+	const tracker = new StepTracker();
+	tracker.last = startStep;
+	let stopped = false;
+	let timer: NodeJS.Timeout | undefined;
+	let current: http.ClientRequest | undefined;
+	let resolveConnected!: (ok: boolean) => void;
+	const client: Client = {
+		tracker,
+		connected: new Promise((resolve) => (resolveConnected = resolve)),
+		close() {
+			stopped = true;
+			clearTimeout(timer);
+			current?.destroy();
+			agent.destroy();
+		}
+	};
+	let due = performance.now() + firstDelayMs;
+	const poll = () => {
+		if (stopped) return;
+		const started = performance.now();
+		current = http.get(`${baseUrl}/api/training/jobs/${jobId}/metrics?after=${tracker.last}&limit=1000`, { agent }, (response) => {
+			let body = '';
+			response.setEncoding('utf8');
+			response.on('data', (chunk: string) => (body += chunk));
+			response.on('end', () => {
+				const receivedAt = Date.now();
+				if (response.statusCode !== 200) {
+					client.error = `status ${response.statusCode}`;
+				} else {
+					resolveConnected(true);
+					for (const point of (JSON.parse(body) as { metrics: Point[] }).metrics) {
+						if (!tracker.accept(point.step) || !window.open) continue;
+						tracker.inWindow++;
+						window.latencies.push(receivedAt - Date.parse(point.recordedAt));
+					}
+					if (window.open) {
+						stats.requests++;
+						stats.responseMs.push(performance.now() - started);
+					}
+				}
+				schedule();
+			});
+			response.on('error', () => {});
+		});
+		current.on('error', (error) => {
+			if (stopped) return;
+			client.error = error.message;
+			resolveConnected(false);
+			schedule();
+		});
+	};
+	const schedule = () => {
+		// A fixed 1.5 s rhythm; a slow answer delays the next poll, never overlaps it.
+		due += POLL_MS;
+		while (due < performance.now()) due += POLL_MS;
+		timer = setTimeout(poll, due - performance.now());
+	};
+	timer = setTimeout(poll, firstDelayMs);
+	return client;
+}
+
+async function phase(cluster: PostgresCluster, env: Record<string, string>, jobId: string, mode: Mode, count: number): Promise<StreamFigures> {
+	const server: RunningServer = await startServer(env);
+	const pid = server.process.pid!;
+	const clients: Client[] = [];
+	try {
+		await sleep(SETTLE_MS);
+		const idleRss = memoryMiB(pid).rss;
+		const window: Window = { open: false, latencies: [] };
+		const pollStats = { responseMs: [] as number[], requests: 0 };
+
+		if (mode === 'sse') {
+			const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+			const url = `${server.url}/api/training/jobs/${jobId}/stream?after=latest`;
+			// Connect in waves so the listen backlog never overflows.
+			for (let i = 0; i < count; i += 100) {
+				const wave = Array.from({ length: Math.min(100, count - i) }, () => sseClient(agent, url, window));
+				clients.push(...wave);
+				await Promise.all(wave.map((client) => client.connected));
+			}
+		} else {
+			const { job } = await requestJson(`${server.url}/api/training/jobs/${jobId}`);
+			for (let i = 0; i < count; i++) clients.push(pollClient(server.url, jobId, job.currentStep, (i * POLL_MS) / count, window, pollStats));
+			// Every client has polled once when the staggered first round is over.
+			await Promise.race([Promise.all(clients.map((client) => client.connected)), sleep(POLL_MS + CONNECT_TIMEOUT_MS)]);
+		}
+		await sleep(SETTLE_MS);
+
+		const serverCpu = new CpuMeter(() => [pid]);
+		const pgCpu = new CpuMeter(() => postgresPids(cluster.dataDir));
+		const self = new SelfMeter();
+		const machine = new MachineMeter();
+		const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+		for (const client of clients) client.tracker.inWindow = 0;
+		serverCpu.start();
+		pgCpu.start();
+		self.start();
+		machine.start();
+		loopDelay.enable();
+		window.open = true;
+		const started = performance.now();
+		for (let elapsed = 0; elapsed < WINDOW_MS; elapsed = performance.now() - started) {
+			await sleep(Math.min(1_000, WINDOW_MS - elapsed));
+			pgCpu.sample(); // backends that exit meanwhile are still counted
+		}
+		window.open = false;
+		const seconds = (performance.now() - started) / 1000;
+		loopDelay.disable();
+		const figures = {
+			serverCpuPercent: round(serverCpu.stop()),
+			postgresCpuPercent: round(pgCpu.stop()),
+			benchCpuPercent: round(self.stop()),
+			machineCpuPercent: round(machine.stop())
+		};
+		const memory = memoryMiB(pid);
+
+		const received = clients.map((client) => client.tracker.inWindow).sort((a, b) => a - b);
+		return {
+			mode,
+			clients: count,
+			connected: clients.filter((client) => client.tracker.last !== undefined && !client.error).length,
+			windowSeconds: round(seconds, 2),
+			latencyMs: summarize(window.latencies),
+			lost: clients.reduce((sum, client) => sum + client.tracker.lost, 0),
+			duplicated: clients.reduce((sum, client) => sum + client.tracker.duplicated, 0),
+			clientsWithGaps: clients.filter((client) => client.tracker.lost + client.tracker.duplicated > 0).length,
+			pointsPerClient: { min: received[0] ?? 0, median: received[Math.floor(received.length / 2)] ?? 0 },
+			clientErrors: clients.filter((client) => client.error).length,
+			...(mode === 'poll'
+				? { requests: { count: pollStats.requests, perSecond: round(pollStats.requests / seconds), responseMs: summarize(pollStats.responseMs) } }
+				: {}),
+			...figures,
+			serverRssMiB: { idle: round(idleRss), end: round(memory.rss), peak: round(memory.peak) },
+			clientLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 1),
+			serverWarnings: server.output().split('\n').filter((line) => /"level":"(warn|error)"/.test(line)).length
+		};
+	} finally {
+		for (const client of clients) client.close();
+		await server.stop();
+	}
+}
+
+export async function runStreamSuite() {
+	const fileLimit = openFileLimit();
+	const needed = Math.max(...CLIENT_COUNTS) * 2 + 500; // client and server ends share this limit
+	if (!(fileLimit >= needed)) {
+		throw new Error(`ulimit -n is ${fileLimit}; the stream suite needs about ${needed}. Run \`ulimit -n 65536\` in this shell first.`);
+	}
+	const build = ensureBuild();
+	const cluster = await startPostgresCluster();
+	const results: StreamFigures[] = [];
+	try {
+		const env = { DATABASE_URL: cluster.url, VAPOR_SIM_STEP_MS: String(STEP_MS), VAPOR_DEMO: '0' };
+		const setup = await startServer(env);
+		let jobId: string;
+		try {
+			const { job } = await requestJson(`${setup.url}/api/training/jobs`, 'POST', {
+				name: 'stream bench',
+				baseModel: 'bert-base',
+				dataset: 'imdb',
+				epochs: 1000, // 100,000 steps at 20 a second: runs far longer than the suite
+				learningRate: 3e-4,
+				batchSize: 32
+			});
+			jobId = job.id;
+			await requestJson(`${setup.url}/api/training/jobs/${jobId}/start`, 'POST');
+		} finally {
+			await setup.stop();
+		}
+		for (const mode of ['sse', 'poll'] as const) {
+			for (const count of CLIENT_COUNTS) {
+				console.log(`stream: ${count} ${mode === 'sse' ? 'SSE clients' : 'polling clients (every 1.5 s)'}, ${WINDOW_MS / 1000} s …`);
+				results.push(await phase(cluster, env, jobId, mode, count));
+			}
+		}
+	} finally {
+		cluster.stop();
+	}
+
+	const ms = (value: number) => round(value, 1);
+	console.log(`\nstream: one job, a point every ${STEP_MS} ms; delivery latency = receipt − recordedAt (targets: SSE p99 < ${TARGET_P99_MS} ms at 1000, nothing lost or duplicated, SSE CPU ≤ polling CPU)`);
+	printTable(
+		results.map((r) => ({
+			mode: r.mode,
+			clients: r.clients,
+			connected: r.connected,
+			'p50 ms': ms(r.latencyMs.p50),
+			'p99 ms': ms(r.latencyMs.p99),
+			'max ms': ms(r.latencyMs.max),
+			lost: r.lost,
+			dup: r.duplicated,
+			'pts/client min': r.pointsPerClient.min,
+			'server CPU %': r.serverCpuPercent,
+			'postgres CPU %': r.postgresCpuPercent,
+			'bench CPU %': r.benchCpuPercent,
+			'machine CPU %': r.machineCpuPercent,
+			'RSS idle MiB': r.serverRssMiB.idle,
+			'RSS end MiB': r.serverRssMiB.end,
+			'RSS peak MiB': r.serverRssMiB.peak,
+			'client lag p99 ms': r.clientLoopDelayP99Ms
+		}))
+	);
+	console.log('\nstream: SSE vs polling at the same N');
+	const sseAt = (n: number) => results.find((r) => r.mode === 'sse' && r.clients === n)!;
+	const pollAt = (n: number) => results.find((r) => r.mode === 'poll' && r.clients === n)!;
+	printTable(
+		CLIENT_COUNTS.map((n) => ({
+			clients: n,
+			'server CPU SSE/poll': round(sseAt(n).serverCpuPercent / pollAt(n).serverCpuPercent, 2),
+			'postgres CPU SSE/poll': round(sseAt(n).postgresCpuPercent / pollAt(n).postgresCpuPercent, 2),
+			'RSS end SSE/poll': round(sseAt(n).serverRssMiB.end / pollAt(n).serverRssMiB.end, 2),
+			'p99 SSE/poll': round(sseAt(n).latencyMs.p99 / pollAt(n).latencyMs.p99, 3),
+			'poll req/s': pollAt(n).requests?.perSecond ?? 0
+		}))
+	);
+
+	const top = Math.max(...CLIENT_COUNTS);
+	const targets = {
+		p99Under100msAt1000: sseAt(top).latencyMs.p99 < TARGET_P99_MS,
+		noLostOrDuplicated: results.filter((r) => r.mode === 'sse').every((r) => r.lost === 0 && r.duplicated === 0 && r.connected === r.clients),
+		sseCpuAtMostPolling: CLIENT_COUNTS.every((n) => sseAt(n).serverCpuPercent <= pollAt(n).serverCpuPercent)
+	};
+	console.log('\nstream: targets', targets);
+	return { fileLimit, rebuilt: build.rebuilt, stepMs: STEP_MS, pollMs: POLL_MS, windowMs: WINDOW_MS, targets, results };
+}

@@ -9,7 +9,7 @@ test.describe('screenshots', () => {
 
 	test.beforeAll(async () => {
 		test.setTimeout(SERVER_START_TIMEOUT);
-		server = await startTempServer({ demo: true });
+		server = await startTempServer({ demo: true, env: { VAPOR_SIM_STEP_MS: '60' } });
 	});
 
 	test.afterAll(async () => {
@@ -39,5 +39,22 @@ test.describe('screenshots', () => {
 		await expect(page.getByRole('heading', { level: 1, name: 'ResNet-18 on CIFAR-10 (demo)' })).toBeVisible();
 		await expect(page.locator('[data-status="completed"]')).toBeVisible();
 		await screenshotVariants(page, 'job-detail-completed');
+	});
+
+	test('failed demo job', async ({ page }) => {
+		await page.goto(`${server.url}/training/jobs`);
+		await page.getByRole('link', { name: /lr too high \(demo\)/ }).click();
+		await expect(page.locator('[data-status="failed"]')).toBeVisible();
+		await expect(page.getByText(/Loss diverged/)).toBeVisible();
+		await screenshotVariants(page, 'job-detail-failed');
+	});
+
+	test('running job', async ({ page }) => {
+		await page.goto(`${server.url}/training/jobs`);
+		await page.getByRole('link', { name: 'GPT-2 small on WikiText-2 (demo)' }).click();
+		await page.getByRole('button', { name: 'Start' }).click();
+		await expect(page.getByText(/^1\d\d points/)).toBeVisible({ timeout: 20_000 });
+		await page.getByRole('button', { name: 'Stop' }).hover();
+		await screenshotVariants(page, 'job-detail-running');
 	});
 });
