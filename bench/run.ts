@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { machine } from './lib/measure';
+import { execFileSync } from 'node:child_process';
+import { envNumber, machine, MachineMeter, round, runAbortCleanups, sleep } from './lib/measure';
 import { runWriteSuite } from './write';
 import { runStreamSuite } from './stream';
 
@@ -12,6 +13,38 @@ const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
 	stream: runStreamSuite
 };
+
+/** The commit measured, and how many files under src/ differ from it (others may be editing). */
+function gitState() {
+	const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+	try {
+		return { head: git('rev-parse', '--short', 'HEAD'), uncommittedSrcFiles: git('status', '--porcelain', '--', 'src', 'migrations').split('\n').filter(Boolean).length };
+	} catch {
+		return undefined;
+	}
+}
+
+const QUIET_PERCENT = 50; // of 200 on two cores
+/**
+ * Figures taken while other work loads the machine are not comparable: wait (bounded)
+ * until the machine is mostly idle, and record how busy it was either way.
+ */
+async function waitForQuiet(): Promise<{ busyPercent: number; waitedSeconds: number }> {
+	const maxWaitMs = envNumber('BENCH_QUIET_WAIT_S', 120) * 1000;
+	const started = Date.now();
+	for (;;) {
+		const meter = new MachineMeter();
+		meter.start();
+		await sleep(2_000);
+		const busyPercent = round(meter.stop());
+		const waitedSeconds = Math.round((Date.now() - started) / 1000);
+		if (busyPercent < QUIET_PERCENT || Date.now() - started >= maxWaitMs) {
+			if (busyPercent >= QUIET_PERCENT) console.log(`machine still busy (${busyPercent} % CPU of ${machine().cpus * 100} %) after ${waitedSeconds} s: measuring anyway; figures will be low.`);
+			return { busyPercent, waitedSeconds };
+		}
+		if (waitedSeconds === 0) console.log(`machine busy (${busyPercent} % CPU of ${machine().cpus * 100} %): waiting up to ${maxWaitMs / 1000} s for it to quieten …`);
+	}
+}
 
 async function main() {
 	const requested = process.argv.slice(2).filter((arg) => arg !== '--');
@@ -24,8 +57,10 @@ async function main() {
 	const resultsDir = path.resolve('bench/results');
 	fs.mkdirSync(resultsDir, { recursive: true });
 	for (const name of names) {
+		console.log(`\n=== ${name} ===`);
+		const quietBefore = await waitForQuiet();
 		const startedAt = new Date();
-		console.log(`\n=== ${name} (${startedAt.toISOString()}) ===`);
+		console.log(`${startedAt.toISOString()}: machine ${quietBefore.busyPercent} % busy before the suite`);
 		const figures = await SUITES[name]!();
 		const file = path.join(resultsDir, `${name}.json`);
 		const report = {
@@ -34,11 +69,21 @@ async function main() {
 			startedAt: startedAt.toISOString(),
 			durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
 			machine: machine(),
+			machineBusyBefore: quietBefore,
+			git: gitState(),
 			...(figures as object)
 		};
 		fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
 		console.log(`\n${name}: wrote ${path.relative(process.cwd(), file)}`);
 	}
+}
+
+// A killed bench still stops its servers and removes its clusters.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+	process.once(signal, () => {
+		console.error(`\n${signal}: stopping servers and clusters …`);
+		void runAbortCleanups().finally(() => process.exit(130));
+	});
 }
 
 main().then(

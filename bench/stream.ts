@@ -8,13 +8,16 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import postgres from 'postgres';
 import { startPostgresCluster, type PostgresCluster } from '../tests/support/postgres-cluster';
 import { startServer, type RunningServer } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
-import { CpuMeter, MachineMeter, memoryMiB, postgresPids, printTable, round, SelfMeter, sleep, summarize, type Summary } from './lib/measure';
+import { CpuMeter, envNumber, MachineMeter, onAbort, memoryMiB, postgresPids, printTable, round, SelfMeter, sleep, summarize, type Summary } from './lib/measure';
 
-const CLIENT_COUNTS = [100, 500, 1_000];
-const WINDOW_MS = 15_000;
+const CLIENT_COUNTS = (process.env.BENCH_STREAM_CLIENTS ?? '100,500,1000').split(',').map(Number);
+const MODES = (process.env.BENCH_STREAM_MODES ?? 'sse,poll').split(',') as Mode[];
+const WINDOW_MS = envNumber('BENCH_STREAM_WINDOW_MS', 15_000);
+const STOP_TIMEOUT_MS = 10_000;
 const STEP_MS = 50;
 const POLL_MS = 1_500;
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -47,10 +50,30 @@ export interface StreamFigures {
 	postgresCpuPercent: number;
 	benchCpuPercent: number;
 	machineCpuPercent: number;
+	/** Machine CPU not used by the server, Postgres or the bench: other work on the machine. */
+	otherCpuPercent: number;
+	/** Points the simulator committed in the window: what each client should receive. */
+	committedInWindow: number;
 	serverRssMiB: { idle: number; end: number; peak: number };
 	/** The bench process's own event-loop delay: high values inflate measured latency. */
 	clientLoopDelayP99Ms: number;
 	serverWarnings: number;
+	/** How long the server took to exit after SIGTERM; a hang is killed after 10 s. */
+	shutdown: { ms: number; hung: boolean; outputTail?: string[] };
+}
+
+/** SIGTERM, then SIGKILL if the server has not exited in time. */
+async function stopServer(server: RunningServer): Promise<StreamFigures['shutdown']> {
+	const started = performance.now();
+	const exited = server.stop().then(() => true);
+	const inTime = await Promise.race([exited, sleep(STOP_TIMEOUT_MS).then(() => false)]);
+	const ms = Math.round(performance.now() - started);
+	if (inTime) return { ms, hung: false };
+	// The distinct messages of the last lines (a request error can repeat hundreds of times).
+	const lines = server.output().trimEnd().split('\n').slice(-500).map((line) => line.replace(/"stack":".*$/, '').slice(0, 240));
+	const outputTail = [...new Set(lines)].slice(-12);
+	await server.kill();
+	return { ms, hung: true, outputTail };
 }
 
 /** Rebuilds when build/ is missing or older than anything it is built from. */
@@ -233,10 +256,13 @@ function pollClient(baseUrl: string, jobId: string, startStep: number, firstDela
 	return client;
 }
 
-async function phase(cluster: PostgresCluster, env: Record<string, string>, jobId: string, mode: Mode, count: number): Promise<StreamFigures> {
+async function phase(cluster: PostgresCluster, sql: postgres.Sql, env: Record<string, string>, jobId: string, mode: Mode, count: number): Promise<StreamFigures> {
 	const server: RunningServer = await startServer(env);
+	const forget = onAbort(() => server.kill());
 	const pid = server.process.pid!;
 	const clients: Client[] = [];
+	let figures: Omit<StreamFigures, 'shutdown'>;
+	let shutdown: StreamFigures['shutdown'];
 	try {
 		await sleep(SETTLE_MS);
 		const idleRss = memoryMiB(pid).rss;
@@ -272,24 +298,29 @@ async function phase(cluster: PostgresCluster, env: Record<string, string>, jobI
 		machine.start();
 		loopDelay.enable();
 		window.open = true;
+		const windowStart = new Date();
 		const started = performance.now();
 		for (let elapsed = 0; elapsed < WINDOW_MS; elapsed = performance.now() - started) {
 			await sleep(Math.min(1_000, WINDOW_MS - elapsed));
 			pgCpu.sample(); // backends that exit meanwhile are still counted
 		}
 		window.open = false;
+		const windowEnd = new Date();
 		const seconds = (performance.now() - started) / 1000;
 		loopDelay.disable();
-		const figures = {
+		const cpu = {
 			serverCpuPercent: round(serverCpu.stop()),
 			postgresCpuPercent: round(pgCpu.stop()),
 			benchCpuPercent: round(self.stop()),
 			machineCpuPercent: round(machine.stop())
 		};
 		const memory = memoryMiB(pid);
+		const [{ committed }] = await sql<{ committed: number }[]>`
+			select count(*)::int as committed from metrics
+			where job_id = ${jobId} and recorded_at >= ${windowStart} and recorded_at < ${windowEnd}`;
 
 		const received = clients.map((client) => client.tracker.inWindow).sort((a, b) => a - b);
-		return {
+		figures = {
 			mode,
 			clients: count,
 			connected: clients.filter((client) => client.tracker.last !== undefined && !client.error).length,
@@ -303,15 +334,20 @@ async function phase(cluster: PostgresCluster, env: Record<string, string>, jobI
 			...(mode === 'poll'
 				? { requests: { count: pollStats.requests, perSecond: round(pollStats.requests / seconds), responseMs: summarize(pollStats.responseMs) } }
 				: {}),
-			...figures,
+			...cpu,
+			otherCpuPercent: round(Math.max(0, cpu.machineCpuPercent - cpu.serverCpuPercent - cpu.postgresCpuPercent - cpu.benchCpuPercent)),
+			committedInWindow: committed,
 			serverRssMiB: { idle: round(idleRss), end: round(memory.rss), peak: round(memory.peak) },
 			clientLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 1),
 			serverWarnings: server.output().split('\n').filter((line) => /"level":"(warn|error)"/.test(line)).length
 		};
 	} finally {
 		for (const client of clients) client.close();
-		await server.stop();
+		shutdown = await stopServer(server);
+		forget();
 	}
+	if (shutdown.hung) console.log(`stream: the server did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed. Last lines:\n${shutdown.outputTail!.join('\n')}`);
+	return { ...figures, shutdown };
 }
 
 export async function runStreamSuite() {
@@ -322,10 +358,13 @@ export async function runStreamSuite() {
 	}
 	const build = ensureBuild();
 	const cluster = await startPostgresCluster();
+	const forgetCluster = onAbort(() => cluster.stop());
+	const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
 	const results: StreamFigures[] = [];
 	try {
 		const env = { DATABASE_URL: cluster.url, VAPOR_SIM_STEP_MS: String(STEP_MS), VAPOR_DEMO: '0' };
 		const setup = await startServer(env);
+		const forgetSetup = onAbort(() => setup.kill());
 		let jobId: string;
 		try {
 			const { job } = await requestJson(`${setup.url}/api/training/jobs`, 'POST', {
@@ -339,16 +378,19 @@ export async function runStreamSuite() {
 			jobId = job.id;
 			await requestJson(`${setup.url}/api/training/jobs/${jobId}/start`, 'POST');
 		} finally {
-			await setup.stop();
+			await stopServer(setup);
+			forgetSetup();
 		}
-		for (const mode of ['sse', 'poll'] as const) {
+		for (const mode of MODES) {
 			for (const count of CLIENT_COUNTS) {
 				console.log(`stream: ${count} ${mode === 'sse' ? 'SSE clients' : 'polling clients (every 1.5 s)'}, ${WINDOW_MS / 1000} s …`);
-				results.push(await phase(cluster, env, jobId, mode, count));
+				results.push(await phase(cluster, sql, env, jobId, mode, count));
 			}
 		}
 	} finally {
+		await sql.end({ timeout: 5 });
 		cluster.stop();
+		forgetCluster();
 	}
 
 	const ms = (value: number) => round(value, 1);
@@ -363,20 +405,22 @@ export async function runStreamSuite() {
 			'max ms': ms(r.latencyMs.max),
 			lost: r.lost,
 			dup: r.duplicated,
+			committed: r.committedInWindow,
 			'pts/client min': r.pointsPerClient.min,
 			'server CPU %': r.serverCpuPercent,
 			'postgres CPU %': r.postgresCpuPercent,
 			'bench CPU %': r.benchCpuPercent,
-			'machine CPU %': r.machineCpuPercent,
+			'other CPU %': r.otherCpuPercent,
 			'RSS idle MiB': r.serverRssMiB.idle,
 			'RSS end MiB': r.serverRssMiB.end,
 			'RSS peak MiB': r.serverRssMiB.peak,
 			'client lag p99 ms': r.clientLoopDelayP99Ms
 		}))
 	);
-	console.log('\nstream: SSE vs polling at the same N');
 	const sseAt = (n: number) => results.find((r) => r.mode === 'sse' && r.clients === n)!;
 	const pollAt = (n: number) => results.find((r) => r.mode === 'poll' && r.clients === n)!;
+	if (!MODES.includes('sse') || !MODES.includes('poll')) return { partial: true, results };
+	console.log('\nstream: SSE vs polling at the same N');
 	printTable(
 		CLIENT_COUNTS.map((n) => ({
 			clients: n,

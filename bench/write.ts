@@ -19,12 +19,12 @@ import { startJob } from '../src/lib/server/jobs/transitions';
 import { Simulator } from '../src/lib/server/simulator/simulator';
 import { commitTick, listRunningJobs, type RunningJob } from '../src/lib/server/simulator/simulator.repository';
 import { planTick } from '../src/lib/server/simulator/plan';
-import { CpuMeter, MachineMeter, postgresPids, printTable, round, SelfMeter, summarize, type Summary } from './lib/measure';
+import { CpuMeter, envNumber, MachineMeter, onAbort, postgresPids, printTable, round, SelfMeter, summarize, type Summary } from './lib/measure';
 
 const JOB_COUNTS = [100, 1_000];
-const WINDOW_MS = 10_000;
+const WINDOW_MS = envNumber('BENCH_WRITE_WINDOW_MS', 10_000);
 const WARMUP_MS = 1_000;
-const VARIANT_MS = 2_500;
+const VARIANT_MS = envNumber('BENCH_WRITE_VARIANT_MS', 2_500);
 const MAX_CALLS = 200_000; // a bound on every loop, far above what its time allows
 const TARGET_POINTS_PER_S = 20_000;
 const TARGET_RATIO = 0.5;
@@ -35,6 +35,8 @@ interface Rate {
 	callMs: Summary;
 	benchCpuPercent: number;
 	postgresCpuPercent: number;
+	/** CPU (bench + Postgres) per point: unlike rates, barely moved by other load on the machine. */
+	cpuMicrosPerPoint: number;
 }
 
 export interface WriteFigures extends Rate {
@@ -43,8 +45,12 @@ export interface WriteFigures extends Rate {
 	seconds: number;
 	/** Busy CPU of the whole machine during the window, % of one core (200 = both cores). */
 	machineCpuPercent: number;
-	copy: { rows: number; seconds: number; rowsPerSecond: number; postgresCpuPercent: number };
+	/** Of that, what neither the bench nor Postgres used: other work on the machine. */
+	otherCpuPercent: number;
+	copy: { rows: number; seconds: number; rowsPerSecond: number; postgresCpuPercent: number; cpuMicrosPerPoint: number };
 	ratio: number;
+	/** COPY's CPU per row over the tick's CPU per point: the ratio with other load factored out. */
+	cpuRatio: number;
 	listRunningJobs: { clientMs: Summary; serverMs: number };
 	commitStatement: {
 		serverMs: number;
@@ -61,10 +67,10 @@ async function inBatches<T>(items: readonly T[], size: number, work: (item: T) =
 	for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
 }
 
-async function createJobs(db: Db, count: number): Promise<string[]> {
+async function createJobs(db: Db, events: JobEvents, count: number): Promise<string[]> {
 	const ids: string[] = [];
 	await inBatches(Array.from({ length: count }, (_, i) => i), 10, async (i) => {
-		const job = await createValidJob(db, {
+		const job = await createValidJob(db, events, {
 			name: `bench ${i}`,
 			baseModel: 'bert-base',
 			dataset: 'imdb',
@@ -93,14 +99,17 @@ async function rate(cluster: PostgresCluster, ms: number, call: () => Promise<nu
 		durations.push(performance.now() - t);
 	}
 	const seconds = (performance.now() - started) / 1000;
+	const benchCpuPercent = self.stop();
+	const postgresCpuPercent = pg.stop();
 	return {
 		calls: durations.length,
 		points,
 		seconds: round(seconds, 2),
 		pointsPerSecond: Math.round(points / seconds),
 		callMs: summarize(durations),
-		benchCpuPercent: round(self.stop()),
-		postgresCpuPercent: round(pg.stop())
+		benchCpuPercent: round(benchCpuPercent),
+		postgresCpuPercent: round(postgresCpuPercent),
+		cpuMicrosPerPoint: round(((benchCpuPercent + postgresCpuPercent) / 100) * seconds * 1e6 / points)
 	};
 }
 
@@ -230,10 +239,10 @@ async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: 
 	try {
 		await migrateToLatest(handle.db);
 		const events = new JobEvents();
-		const jobIds = await createJobs(handle.db, jobCount);
+		const jobIds = await createJobs(handle.db, events, jobCount);
 		await inBatches(jobIds, 10, (id) => startJob(handle.db, events, id));
 		// As many jobs again that never run: COPY writes their rows, into the same table and index.
-		const copyJobIds = await createJobs(handle.db, jobCount);
+		const copyJobIds = await createJobs(handle.db, events, jobCount);
 		const simulator = new Simulator(handle.db, events, { stepMs: 1 });
 
 		const warmupEnd = performance.now() + WARMUP_MS;
@@ -245,9 +254,12 @@ async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: 
 		const machineCpuPercent = round(machine.stop());
 
 		const copyPg = new CpuMeter(() => postgresPids(cluster.dataDir));
+		const copySelf = new SelfMeter();
 		copyPg.start();
+		copySelf.start();
 		const copy = await copyRows(raw, copyJobIds, ticks.calls);
 		const copyPostgresCpu = copyPg.stop();
+		const copyCpuMicrosPerPoint = (((copyPostgresCpu + copySelf.stop()) / 100) * copy.seconds * 1e6) / copy.rows;
 		const copyRate = copy.rows / copy.seconds;
 
 		// Where a tick's time goes.
@@ -298,13 +310,16 @@ async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: 
 			jobs: jobCount,
 			...ticks,
 			machineCpuPercent,
+			otherCpuPercent: round(Math.max(0, machineCpuPercent - ticks.benchCpuPercent - ticks.postgresCpuPercent)),
 			copy: {
 				rows: copy.rows,
 				seconds: round(copy.seconds, 3),
 				rowsPerSecond: Math.round(copyRate),
-				postgresCpuPercent: round(copyPostgresCpu)
+				postgresCpuPercent: round(copyPostgresCpu),
+				cpuMicrosPerPoint: round(copyCpuMicrosPerPoint)
 			},
 			ratio: round(ticks.pointsPerSecond / copyRate, 3),
+			cpuRatio: round(copyCpuMicrosPerPoint / ticks.cpuMicrosPerPoint, 3),
 			listRunningJobs: { clientMs: summarize(reads), serverMs: listExplain.serverMs },
 			commitStatement: commitExplain,
 			variants
@@ -319,6 +334,7 @@ const met = (r: WriteFigures) => r.pointsPerSecond >= TARGET_POINTS_PER_S && r.r
 
 export async function runWriteSuite() {
 	const cluster = await startPostgresCluster();
+	const forget = onAbort(() => cluster.stop());
 	const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
 	const results: WriteFigures[] = [];
 	try {
@@ -329,6 +345,7 @@ export async function runWriteSuite() {
 	} finally {
 		await admin.end();
 		cluster.stop();
+		forget();
 	}
 
 	const ms = (value: number) => round(value, 2);
@@ -342,9 +359,12 @@ export async function runWriteSuite() {
 			'tick p99 ms': ms(r.callMs.p99),
 			'COPY rows/s': r.copy.rowsPerSecond,
 			'tick/COPY': r.ratio,
+			'CPU µs/pt': r.cpuMicrosPerPoint,
+			'COPY CPU µs/row': r.copy.cpuMicrosPerPoint,
+			'CPU ratio': r.cpuRatio,
 			'bench CPU %': r.benchCpuPercent,
 			'postgres CPU %': r.postgresCpuPercent,
-			'machine CPU %': r.machineCpuPercent,
+			'other CPU %': r.otherCpuPercent,
 			target: met(r) ? 'met' : 'missed'
 		}))
 	);
@@ -368,6 +388,8 @@ export async function runWriteSuite() {
 				'points/s': v.pointsPerSecond,
 				'p50 ms': ms(v.callMs.p50),
 				'of COPY': round(v.pointsPerSecond / r.copy.rowsPerSecond, 2),
+				'CPU µs/pt': v.cpuMicrosPerPoint,
+				'CPU ratio': round(r.copy.cpuMicrosPerPoint / v.cpuMicrosPerPoint, 2),
 				'bench CPU %': v.benchCpuPercent,
 				'postgres CPU %': v.postgresCpuPercent
 			}))

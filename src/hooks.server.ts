@@ -1,6 +1,7 @@
 import type { HandleServerError, ServerInit } from '@sveltejs/kit';
+import { dev } from '$app/environment';
 import { log } from '$lib/server/log';
-import { startVapor, stopVapor } from '$lib/server/vapor';
+import { quiesceVapor, startVapor, stopVapor } from '$lib/server/vapor';
 
 const SHUTDOWN_HOOKED = Symbol.for('vapor.shutdownHooked');
 
@@ -9,7 +10,11 @@ export const init: ServerInit = async () => {
 	const global = globalThis as typeof globalThis & { [SHUTDOWN_HOOKED]?: boolean };
 	if (!global[SHUTDOWN_HOOKED]) {
 		global[SHUTDOWN_HOOKED] = true;
-		// adapter-node emits this after it stops taking requests (SIGINT, SIGTERM).
+		// adapter-node stops taking requests on these signals but waits for open
+		// connections; streams are open connections, so end them (and the ticks) now.
+		// (Only in the built server: in dev, Vite owns Ctrl+C.)
+		if (!dev) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void quiesceVapor());
+		// adapter-node emits this once the HTTP server has closed.
 		process.once('sveltekit:shutdown', async (reason) => {
 			log.info('shutting down', { reason });
 			await stopVapor();

@@ -170,3 +170,31 @@ export class SelfMeter {
 		return (100 * (used.user + used.system)) / 1e3 / (performance.now() - this.#startedAt);
 	}
 }
+
+/** A whole number from the environment, for shorter runs while developing the bench. */
+export function envNumber(name: string, fallback: number): number {
+	const raw = process.env[name];
+	return raw && /^\d+$/.test(raw) ? Number(raw) : fallback;
+}
+
+const cleanups = new Set<() => unknown>();
+
+/**
+ * Registers what must not outlive the bench (a cluster, a server); returns the
+ * unregister function. run.ts calls them all on Ctrl-C or a kill.
+ */
+export function onAbort(cleanup: () => unknown): () => void {
+	cleanups.add(cleanup);
+	return () => cleanups.delete(cleanup);
+}
+
+export async function runAbortCleanups(): Promise<void> {
+	for (const cleanup of [...cleanups].reverse()) {
+		try {
+			await cleanup();
+		} catch {
+			// best effort: the process is exiting
+		}
+	}
+	cleanups.clear();
+}

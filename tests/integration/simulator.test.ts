@@ -33,7 +33,7 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		await handle?.dispose();
 	});
 
-	const create = (overrides: Partial<NewJob> = {}) => createValidJob(handle.db, { ...config, ...overrides });
+	const create = (overrides: Partial<NewJob> = {}) => createValidJob(handle.db, events, { ...config, ...overrides });
 	const rejection = async (promise: Promise<unknown>) => {
 		const error = await promise.then(
 			() => undefined,
@@ -62,6 +62,7 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		expect((await rejection(stopJob(handle.db, events, job.id))).status).toBe(409);
 
 		expect(published.filter((e) => e.type === 'status').map((e) => e.type === 'status' && e.job.status)).toEqual([
+			'queued',
 			'running',
 			'stopped'
 		]);

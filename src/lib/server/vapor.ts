@@ -7,6 +7,7 @@ import { log } from './log';
 import { Simulator } from './simulator/simulator';
 import type { StreamDeps } from './stream/job-stream';
 import { JobsFeed } from './stream/jobs-feed';
+import { endAllStreams } from './stream/sse-connection';
 
 /** What one server process runs. Kept on globalThis so that Vite dev reloads reuse it, never stack it. */
 interface Vapor {
@@ -54,6 +55,18 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	})();
 	global[KEY] = { config, database, events, simulator, streams, jobsFeed, ready };
 	return ready;
+}
+
+/**
+ * The first step of a shutdown, on SIGTERM or SIGINT: no more ticks, and every stream
+ * ended, so that the HTTP server can close now rather than wait for streaming clients
+ * (which reconnect by id to the next process). The database closes in stopVapor().
+ */
+export async function quiesceVapor(): Promise<void> {
+	const vapor = (globalThis as Global)[KEY];
+	if (!vapor) return;
+	await vapor.simulator.stop();
+	endAllStreams();
 }
 
 export async function stopVapor(): Promise<void> {

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
 	EMPTY_UPPER,
+	accuracyTicks,
+	areaPath,
 	formatCompact,
 	formatLossTick,
+	linePath,
 	lossTicks,
 	maxFiniteLoss,
 	niceUpperBound,
@@ -162,5 +165,50 @@ describe('stepTicks', () => {
 		expect(stepTicks([0, 500], 320)).toEqual([0, 200, 400]);
 		expect(stepTicks([0, 3], 800)).toEqual([0, 1, 2, 3]);
 		for (const tick of stepTicks([0, 12], 600)) expect(Number.isInteger(tick)).toBe(true);
+	});
+});
+
+describe('linePath and areaPath', () => {
+	const points = [
+		{ step: 0, loss: 2 },
+		{ step: 1, loss: Number.NaN },
+		{ step: 2, loss: 1.234567 },
+		{ step: 3, loss: 1 }
+	];
+	type P = { step: number; loss: number };
+	const x = (p: P) => p.step * 10;
+	const y = (p: P) => 100 - p.loss * 10;
+
+	it('draws through finite points only, rounded to 0.1 px', () => {
+		expect(linePath(points, x, y)).toBe('M0,80L20,87.7L30,90');
+	});
+
+	it('is empty without a drawable point, and a lone point is a move', () => {
+		expect(linePath<P>([], x, y)).toBe('');
+		expect(linePath([{ step: 1, loss: Number.NaN }], x, y)).toBe('');
+		expect(linePath([{ step: 1, loss: 2 }], x, y)).toBe('M10,80');
+		expect(linePath([{ step: 1, loss: 2 }], x, () => null)).toBe('');
+	});
+
+	it('closes the line down to the baseline for the area', () => {
+		expect(areaPath('M0,80L20,87.7L30,90', 100)).toBe('M0,80L20,87.7L30,90L30,100L0,100Z');
+		expect(areaPath('M10,80', 100)).toBe('M10,80L10,100L10,100Z');
+		expect(areaPath('', 100)).toBe('');
+	});
+});
+
+describe('accuracyTicks', () => {
+	it('puts every accuracy label on a loss grid line, at round percentages only', () => {
+		expect(accuracyTicks(4)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+		expect(accuracyTicks(5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+		expect(accuracyTicks(6)).toEqual([0, 0.5, 1]);
+		expect(accuracyTicks(3)).toEqual([0, 1]);
+	});
+
+	it('fits every loss axis the chart can draw', () => {
+		for (let max = 0.01; max < 1e4; max *= 1.05) {
+			const intervals = lossTicks(niceUpperBound(max)).length - 1;
+			expect(accuracyTicks(intervals).length).toBeGreaterThanOrEqual(3);
+		}
 	});
 });

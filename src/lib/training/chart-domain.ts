@@ -145,3 +145,57 @@ export function stepTicks([start, end]: [number, number], width: number, spacing
 	}
 	return ticks;
 }
+
+/**
+ * SVG path data ("M x,y L x,y …") through the points that `y` maps to a finite value, in pixels.
+ * Built in one plain loop rather than through per-point reactive accessors: with 8,000 points
+ * arriving several times a second, this is most of the cost of a redraw. Points whose value is
+ * missing (null, NaN) are skipped, so the line joins its neighbours; coordinates are rounded to
+ * 0.1 px, which is invisible and keeps the string short.
+ */
+export function linePath<T>(
+	points: readonly T[],
+	x: (point: T) => number,
+	y: (point: T) => number | null
+): string {
+	const parts: string[] = [];
+	for (const point of points) {
+		const value = y(point);
+		if (value === null || !Number.isFinite(value)) continue;
+		const px = x(point);
+		if (!Number.isFinite(px)) continue;
+		parts.push(`${parts.length === 0 ? 'M' : 'L'}${round1(px)},${round1(value)}`);
+	}
+	return parts.join('');
+}
+
+/** Closes a line from linePath down to the baseline `y0`, giving the area under it. */
+export function areaPath(line: string, y0: number): string {
+	if (line === '') return '';
+	const first = line.slice(1, line.indexOf(','));
+	const lastStart = Math.max(line.lastIndexOf('L'), 0);
+	const last = line.slice(lastStart + 1, line.indexOf(',', lastStart));
+	const base = round1(y0);
+	return `${line}L${last},${base}L${first},${base}Z`;
+}
+
+function round1(value: number): number {
+	return Math.round(value * 10) / 10;
+}
+
+/**
+ * Ticks (fractions 0–1) for the accuracy axis drawn beside a loss axis of `intervals` equal
+ * intervals: only the loss grid lines that fall on a round percentage (a multiple of 10% or
+ * 25%), so every accuracy label sits on a grid line. 4 → 0, 25, 50, 75, 100%; 5 → every 20%;
+ * 6 → 0, 50, 100%.
+ */
+export function accuracyTicks(intervals: number): number[] {
+	const n = Math.max(1, Math.round(intervals));
+	const ticks: number[] = [];
+	for (let k = 0; k <= n; k++) {
+		const percent = (k * 100) / n;
+		const round = (p: number, m: number) => Math.abs(p / m - Math.round(p / m)) < 1e-9;
+		if (round(percent, 10) || round(percent, 25)) ticks.push(Math.round(percent * 1e6) / 1e8);
+	}
+	return ticks;
+}

@@ -46,9 +46,12 @@ describe('SseParser', () => {
 		expect(parser.push(':')).toEqual([{ event: 'b', data: '2', lastEventId: '' }]);
 	});
 
-	it('holds back an unfinished event', () => {
+	it('holds back an unfinished event, and its id, so a client cut mid-event resumes before it', () => {
 		const parser = new SseParser();
-		expect(parser.push('event: metrics\ndata: [1]\n')).toEqual([]);
-		expect(parser.push('\n')).toHaveLength(1);
+		parser.push(encodeMessage({ event: 'metrics', id: '5', data: '[5]' }));
+		expect(parser.push('event: metrics\nid: 9\ndata: [6,7,8,9]\n')).toEqual([]);
+		expect(parser.lastEventId).toBe('5');
+		expect(parser.push('\n')).toEqual([{ event: 'metrics', data: '[6,7,8,9]', lastEventId: '9' }]);
+		expect(parser.lastEventId).toBe('9');
 	});
 });

@@ -42,10 +42,13 @@ export class SseParser {
 	#buffer = '';
 	#event = '';
 	#data: string[] = [];
+	/** The id buffer: set by an `id:` line, in force only once its event is complete. */
+	#idBuffer = '';
 	#lastEventId = '';
 	retry: number | undefined;
 	comments = 0;
 
+	/** The id a client resumes from: that of the last complete event, never of one cut short. */
 	get lastEventId(): string {
 		return this.#lastEventId;
 	}
@@ -67,6 +70,7 @@ export class SseParser {
 
 	#line(line: string): ParsedEvent | undefined {
 		if (line === '') {
+			this.#lastEventId = this.#idBuffer;
 			if (this.#data.length === 0) {
 				this.#event = '';
 				return undefined;
@@ -86,7 +90,7 @@ export class SseParser {
 		if (value.startsWith(' ')) value = value.slice(1);
 		if (field === 'event') this.#event = value;
 		else if (field === 'data') this.#data.push(value);
-		else if (field === 'id' && !value.includes('\0')) this.#lastEventId = value;
+		else if (field === 'id' && !value.includes('\0')) this.#idBuffer = value;
 		else if (field === 'retry' && /^\d+$/.test(value)) this.retry = Number(value);
 		return undefined;
 	}

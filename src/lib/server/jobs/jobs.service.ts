@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import type { JobEvents } from '../events/job-events';
 import { badRequest, notFound } from '../errors';
 import { findJob, insertJob, listJobs } from './jobs.repository';
 import { toJob } from './jobs.table';
@@ -16,7 +17,8 @@ export async function getJobs(db: Db): Promise<Job[]> {
 	return (await listJobs(db)).map(toJob);
 }
 
-export async function createValidJob(db: Db, job: NewJob): Promise<Job> {
+/** Creates a validated job and announces it (the jobs feed shows it at once). */
+export async function createValidJob(db: Db, events: JobEvents, job: NewJob): Promise<Job> {
 	const row = await insertJob(db, {
 		name: job.name,
 		base_model: job.baseModel,
@@ -26,12 +28,14 @@ export async function createValidJob(db: Db, job: NewJob): Promise<Job> {
 		batch_size: job.batchSize,
 		seed: newSeed()
 	});
-	return toJob(row);
+	const created = toJob(row);
+	await events.statusChanged(db, created);
+	return created;
 }
 
 /** Validates and creates a job; bad input is a 400 naming each bad field. */
-export async function createJob(db: Db, input: unknown): Promise<Job> {
+export async function createJob(db: Db, events: JobEvents, input: unknown): Promise<Job> {
 	const result = validateNewJob(input);
 	if (!result.ok) throw badRequest(result.error, result.fields);
-	return createValidJob(db, result.value);
+	return createValidJob(db, events, result.value);
 }

@@ -23,6 +23,14 @@ const HEADERS = {
 	Connection: 'keep-alive'
 };
 
+/** Every open stream of this process, so that a shutdown can end them at once. */
+const openConnections = new Set<SseConnection>();
+
+/** Ends every open stream (clients reconnect by id to whichever process serves next). */
+export function endAllStreams(): void {
+	for (const connection of [...openConnections]) connection.end();
+}
+
 /**
  * One client's event stream: ordered writes, a heartbeat, a bounded buffer for slow
  * readers, and one cleanup path whether the client leaves, is dropped, or the stream ends.
@@ -59,6 +67,7 @@ export class SseConnection {
 		this.send(encodeRetry(options.retryMs));
 		this.#heartbeat = setInterval(() => this.send(encodeComment('heartbeat')), options.heartbeatMs);
 		signal?.addEventListener('abort', () => this.#shutdown(), { once: true });
+		openConnections.add(this);
 	}
 
 	get closed(): boolean {
@@ -129,6 +138,7 @@ export class SseConnection {
 	#shutdown(): void {
 		if (this.#closed) return;
 		this.#closed = true;
+		openConnections.delete(this);
 		clearInterval(this.#heartbeat);
 		for (const wake of this.#roomWaiters.splice(0)) wake();
 		for (const cleanup of this.#cleanups.splice(0)) cleanup();
