@@ -75,7 +75,10 @@ export async function commitTick(
 	finishes: readonly TickFinish[]
 ): Promise<TickResult> {
 	const jobIds = [...new Set([...points.map((p) => p.jobId), ...finishes.map((f) => f.jobId)])];
-	const { rows } = await sql<{ points: RawPoint[] | null; finished: { job_id: string; status: JobStatus }[] | null }>`
+	// Returns only what JavaScript does not know already: the commit time (every point's
+	// recorded_at) and the jobs that were no longer running. Echoing the rows back as JSON
+	// cost a third of the statement's time.
+	const { rows } = await sql<{ committed_at: Date | string; skipped: string[] | null; finished: { job_id: string; status: JobStatus }[] | null }>`
 		with running as (
 			select id from jobs where id = any(${jobIds}::uuid[]) and status = 'running' for update
 		),
@@ -90,7 +93,7 @@ export async function commitTick(
 				${points.map((p) => p.accuracy)}::double precision[]
 			) as u(job_id, step, epoch, loss, accuracy)
 			where u.job_id in (select id from running)
-			returning job_id, step, epoch, loss, accuracy, recorded_at
+			returning job_id, step
 		),
 		finished as (
 			update jobs set status = f.status, error = f.error, finished_at = now()
@@ -113,30 +116,19 @@ export async function commitTick(
 			group by chunk
 		)
 		select
-			(select json_agg(inserted order by job_id, step) from inserted) as points,
+			now() as committed_at,
+			array(select id from unnest(${jobIds}::uuid[]) as id except select id from running)::text[] as skipped,
 			(select json_agg(finished) from finished) as finished,
 			(select count(pg_notify(${EVENTS_CHANNEL}, payload))
 				from (select payload from point_chunks union all select payload from status_chunks) chunks) as notified
 	`.execute(db);
 	const row = rows[0]!;
+	const recordedAt = new Date(row.committed_at).toISOString();
+	const skipped = new Set(row.skipped ?? []);
 	return {
-		points: (row.points ?? []).map((p) => ({
-			jobId: p.job_id,
-			step: p.step,
-			epoch: p.epoch,
-			loss: p.loss,
-			accuracy: p.accuracy,
-			recordedAt: new Date(p.recorded_at).toISOString()
-		})),
+		points: points
+			.filter((p) => !skipped.has(p.jobId))
+			.map(({ jobId, step, epoch, loss, accuracy }) => ({ jobId, step, epoch, loss, accuracy, recordedAt })),
 		finished: (row.finished ?? []).map((f) => ({ jobId: f.job_id, status: f.status }))
 	};
-}
-
-interface RawPoint {
-	job_id: string;
-	step: number;
-	epoch: number;
-	loss: number;
-	accuracy: number | null;
-	recorded_at: string;
 }

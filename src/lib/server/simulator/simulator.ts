@@ -1,10 +1,11 @@
 import type { Db } from '../db';
+import { ALL_JOBS } from '../events/event-bus';
 import type { JobEvents } from '../events/job-events';
 import { findJob } from '../jobs/jobs.repository';
 import { toJob } from '../jobs/jobs.table';
 import { log } from '../log';
 import { planTick } from './plan';
-import { commitTick, listRunningJobs } from './simulator.repository';
+import { commitTick, listRunningJobs, type RunningJob } from './simulator.repository';
 import type { MetricPoint } from '../../training/job';
 
 export interface SimulatorOptions {
@@ -12,6 +13,8 @@ export interface SimulatorOptions {
 	stepMs: number;
 	/** The longest wait between retries while the database fails. */
 	maxBackoffMs?: number;
+	/** How often the running jobs are read again even when no status change was seen here. */
+	refreshMs?: number;
 }
 
 export interface TickSummary {
@@ -30,12 +33,32 @@ export class Simulator {
 	#active = false;
 	#current: Promise<void> = Promise.resolve();
 	#consecutiveFailures = 0;
+	/**
+	 * The running jobs and their last committed steps, as the last read and the commits
+	 * since have left them. It saves a read per tick; it is dropped (and read again) on
+	 * any status change, after a failed tick, and every `refreshMs`, so changes made by
+	 * other processes are picked up too.
+	 */
+	#running: Map<string, RunningJob> | undefined;
+	#readAt = 0;
 
 	constructor(
 		private readonly db: Db,
 		private readonly events: JobEvents,
 		private readonly options: SimulatorOptions
-	) {}
+	) {
+		events.bus.subscribe(ALL_JOBS, (event) => {
+			if (event.type === 'status') this.#running = undefined;
+		});
+	}
+
+	async #runningJobs(): Promise<Map<string, RunningJob>> {
+		if (!this.#running || performance.now() - this.#readAt > (this.options.refreshMs ?? 1_000)) {
+			this.#readAt = performance.now();
+			this.#running = new Map((await listRunningJobs(this.db)).map((job) => [job.id, job]));
+		}
+		return this.#running;
+	}
 
 	get running(): boolean {
 		return this.#active;
@@ -56,10 +79,26 @@ export class Simulator {
 
 	/** One tick: read, plan, commit in one statement, then publish what was committed. */
 	async tick(): Promise<TickSummary> {
-		const jobs = await listRunningJobs(this.db);
-		if (jobs.length === 0) return { points: 0, finished: 0 };
-		const { points, finishes } = planTick(jobs);
-		const result = await commitTick(this.db, this.events.instanceId, points, finishes);
+		const running = await this.#runningJobs();
+		if (running.size === 0) return { points: 0, finished: 0 };
+		const { points, finishes } = planTick([...running.values()]);
+		let result;
+		try {
+			result = await commitTick(this.db, this.events.instanceId, points, finishes);
+		} catch (error) {
+			// The commit may or may not have happened: read the truth next time.
+			this.#running = undefined;
+			throw error;
+		}
+
+		const advanced = new Set(result.points.map((point) => point.jobId));
+		for (const point of points) {
+			const job = running.get(point.jobId);
+			if (!job) continue;
+			if (advanced.has(point.jobId)) job.lastStep = point.step;
+			else running.delete(point.jobId); // no longer running: stopped elsewhere
+		}
+		for (const { jobId } of finishes) running.delete(jobId);
 
 		const byJob = new Map<string, MetricPoint[]>();
 		for (const { jobId, ...point } of result.points) {
