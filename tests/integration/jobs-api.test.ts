@@ -98,6 +98,14 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 		expect(await jobCount()).toBe(before);
 	});
 
+	it('answers a body over the size limit with 413, not a 500', async () => {
+		const before = await jobCount();
+		const response = await post(JSON.stringify({ ...validJob, name: 'x'.repeat(2_000_000) }));
+		expect(response.status).toBe(413);
+		expect((await response.json()).error).toMatch(/too large/);
+		expect(await jobCount()).toBe(before);
+	});
+
 	it('accepts every field at its bounds', async () => {
 		const atBounds = [
 			{ ...validJob, name: 'x', epochs: 1, learningRate: Number.MIN_VALUE, batchSize: 1 },

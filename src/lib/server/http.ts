@@ -8,6 +8,12 @@ export function errorResponse(error: unknown, event: RequestEvent): Response {
 		return json({ error: error.message, ...(error.fields ? { fields: error.fields } : {}) }, { status: error.status });
 	}
 	const context = { method: event.request.method, path: event.url.pathname, error };
+	// SvelteKit's own client errors, such as 413 for a body over BODY_SIZE_LIMIT.
+	const status = (error as { status?: unknown } | null)?.status;
+	if (typeof status === 'number' && status >= 400 && status < 500) {
+		const message = status === 413 ? 'The request body is too large.' : String((error as Error).message || 'Bad request.');
+		return json({ error: message }, { status });
+	}
 	if (isDatabaseUnavailable(error)) {
 		log.warn('database unavailable during request', context);
 		return json({ error: 'The database is not reachable right now. Try again in a moment.' }, { status: 503 });
