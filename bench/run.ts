@@ -30,7 +30,7 @@ const QUIET_PERCENT = 50; // of 200 on two cores
  * until the machine is mostly idle, and record how busy it was either way.
  */
 async function waitForQuiet(): Promise<{ busyPercent: number; waitedSeconds: number }> {
-	const maxWaitMs = envNumber('BENCH_QUIET_WAIT_S', 120) * 1000;
+	const maxWaitMs = envNumber('BENCH_QUIET_WAIT_S', 30) * 1000;
 	const started = Date.now();
 	for (;;) {
 		const meter = new MachineMeter();

@@ -77,6 +77,7 @@ export class CpuMeter {
 	#start = new Map<number, number>();
 	#last = new Map<number, number>();
 	#startedAt = 0;
+	#timer: NodeJS.Timeout | undefined;
 
 	constructor(private readonly pids: () => number[]) {}
 
@@ -84,26 +85,35 @@ export class CpuMeter {
 		this.#startedAt = performance.now();
 		this.#start.clear();
 		this.#last.clear();
-		this.sample();
-		for (const [pid, value] of this.#last) this.#start.set(pid, value);
+		for (const pid of this.pids()) {
+			const value = cpuSeconds(pid);
+			if (value !== undefined) this.#start.set(pid, value);
+		}
+		clearInterval(this.#timer);
+		this.#timer = setInterval(() => this.sample(), 250);
+		this.#timer.unref();
 	}
 
-	/** Call now and then so that processes that exit are still counted. */
+	/**
+	 * Runs every 250 ms, so that processes that exit are still counted. A process first
+	 * seen after start() was born in the window: all its CPU time counts.
+	 */
 	sample(): void {
 		for (const pid of this.pids()) {
 			const value = cpuSeconds(pid);
 			if (value === undefined) continue;
 			this.#last.set(pid, value);
-			if (!this.#start.has(pid)) this.#start.set(pid, value);
+			if (!this.#start.has(pid)) this.#start.set(pid, 0);
 		}
 	}
 
 	/** % of one core since start(). */
 	stop(): number {
+		clearInterval(this.#timer);
 		this.sample();
 		const seconds = (performance.now() - this.#startedAt) / 1000;
 		let used = 0;
-		for (const [pid, last] of this.#last) used += last - (this.#start.get(pid) ?? last);
+		for (const [pid, last] of this.#last) used += last - this.#start.get(pid)!;
 		return (100 * used) / seconds;
 	}
 }
@@ -131,7 +141,9 @@ export function printTable(rows: Record<string, string | number>[]): void {
 	const columns = Object.keys(rows[0]!);
 	const cells = rows.map((row) => columns.map((column) => String(row[column] ?? '')));
 	const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((cell) => cell[i]!.length)));
-	const line = (values: string[]) => values.map((value, i) => value.padStart(widths[i]!)).join('  ');
+	// Numbers right-aligned, text left-aligned.
+	const numeric = columns.map((_, i) => cells.every((cell) => cell[i] === '' || !Number.isNaN(Number(cell[i]))));
+	const line = (values: string[]) => values.map((value, i) => (numeric[i] ? value.padStart(widths[i]!) : value.padEnd(widths[i]!))).join('  ');
 	console.log(line(columns));
 	for (const cell of cells) console.log(line(cell));
 }
