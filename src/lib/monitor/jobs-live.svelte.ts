@@ -1,11 +1,4 @@
-import type { Job } from '$lib/training/job';
-
-export interface JobProgress {
-	id: string;
-	currentStep: number;
-	latestLoss: number | null;
-	latestAccuracy: number | null;
-}
+import type { Job, JobProgress } from '$lib/training/job';
 
 const newestFirst = (a: Job, b: Job) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
 

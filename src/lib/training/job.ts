@@ -39,3 +39,11 @@ export interface MetricPoint {
 	accuracy: number | null;
 	recordedAt: string;
 }
+
+/** The latest point of a job, as the all-jobs feed sends it. */
+export interface JobProgress {
+	id: string;
+	currentStep: number;
+	latestLoss: number | null;
+	latestAccuracy: number | null;
+}

@@ -2,15 +2,8 @@ import type { Db } from '../db';
 import { ALL_JOBS, type EventBus, type JobEvent } from '../events/event-bus';
 import { getJobs } from '../jobs/jobs.service';
 import { SseConnection, type SseOptions } from './sse-connection';
+import type { JobProgress } from '../../training/job';
 import { encodeMessage } from '../../training/sse';
-
-/** The latest point of a job, as the jobs list shows it. */
-export interface JobProgress {
-	id: string;
-	currentStep: number;
-	latestLoss: number | null;
-	latestAccuracy: number | null;
-}
 
 const encoder = new TextEncoder();
 
