@@ -42,6 +42,23 @@ describe.each(BACKENDS)('a server killed mid-run (%s)', (backend) => {
 	});
 });
 
+describe('the embedded database', () => {
+	it('refuses a second process on the same data folder, with a message that says what to do', async () => {
+		const store = await createTestStore('pglite');
+		const first = await startServer(store.env);
+		try {
+			await expect(startServer(store.env)).rejects.toThrow(/Another Vapor process \(pid \d+\) is using the embedded database/);
+			expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+		} finally {
+			await first.stop();
+		}
+		// Once the first has stopped, the folder is free again.
+		const second = await startServer(store.env);
+		await second.stop();
+		await store.dispose();
+	});
+});
+
 describe('a Postgres restart mid-run', () => {
 	let cluster: PostgresCluster;
 

@@ -40,7 +40,7 @@ export function openDatabase(target: DatabaseTarget): DatabaseHandle {
 		return { db, target, postgres: client, close: () => db.destroy() };
 	}
 
-	if (target.dataDir) fs.mkdirSync(target.dataDir, { recursive: true });
+	const releaseLock = target.dataDir ? lockDataDir(target.dataDir) : () => {};
 	const pglite = new PGlite(target.dataDir);
 	const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
 	return {
@@ -50,8 +50,41 @@ export function openDatabase(target: DatabaseTarget): DatabaseHandle {
 		close: async () => {
 			await db.destroy();
 			if (!pglite.closed) await pglite.close();
+			releaseLock();
 		}
 	};
+}
+
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code === 'EPERM';
+	}
+}
+
+/**
+ * PGlite is a database inside this process: a second process opening the same folder
+ * would corrupt it. A lock file with our pid turns that into a clear error; a lock
+ * left by a process that died (SIGKILL) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+	fs.mkdirSync(dataDir, { recursive: true });
+	const lockFile = `${dataDir}.lock`;
+	try {
+		const holder = Number(fs.readFileSync(lockFile, 'utf8'));
+		if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+			throw new Error(
+				`Another Vapor process (pid ${holder}) is using the embedded database in ${dataDir}. ` +
+					`Stop it first, or set VAPOR_DATA_DIR to another folder. (If no Vapor process is running, delete ${lockFile}.)`
+			);
+		}
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+	}
+	fs.writeFileSync(lockFile, String(process.pid));
+	return () => fs.rmSync(lockFile, { force: true });
 }
 
 /** Describes the target for logs without leaking a password. */
