@@ -27,7 +27,7 @@ const WINDOW_MS = envNumber('BENCH_WRITE_WINDOW_MS', 10_000);
 /** The window is cut into rounds of ticks, each followed by a COPY of as many rows. */
 const ROUNDS = 5;
 const WARMUP_MS = 1_000;
-const VARIANT_MS = envNumber('BENCH_WRITE_VARIANT_MS', 2_000);
+const VARIANT_MS = envNumber('BENCH_WRITE_VARIANT_MS', 1_500);
 const MAX_CALLS = 200_000; // a bound on every loop, far above what its time allows
 const TARGET_POINTS_PER_S = 20_000;
 const TARGET_RATIO = 0.5;
@@ -54,7 +54,7 @@ export interface WriteFigures extends Rate {
 	ratio: number;
 	/** tick rate / COPY rate of each round: the spread shows how steady the machine was. */
 	roundRatios: number[];
-	/** COPY's CPU per row over the tick's CPU per point: the ratio with other load factored out. */
+	/** COPY's CPU per row over the tick's CPU per point: the ratio, less moved by other load. */
 	cpuRatio: number;
 	listRunningJobs: { clientMs: Summary; serverMs: number };
 	/** The running jobs without the lateral latest-step lookup: what a tick reads if it keeps last steps in memory. */
@@ -236,6 +236,15 @@ const LIST_RUNNING_SQL = `select jobs.id, seed, learning_rate, batch_size, steps
 	from jobs left join lateral (select metrics.step from metrics where metrics.job_id = jobs.id
 	order by metrics.step desc limit 1) as latest on true where jobs.status = 'running'`;
 
+function variantOf(statement: string, edits: [string, string][]): string {
+	let result = statement;
+	for (const [from, to] of edits) {
+		if (!result.includes(from)) throw new Error(`bench statement variant: "${from}" not found`);
+		result = result.replace(from, to);
+	}
+	return result;
+}
+
 /**
  * The bench's own copy of commitTick's statement (as of 76b006b): row locks, the insert,
  * the finished jobs, NOTIFY, and back only now(), the skipped ids and the finished jobs.
@@ -275,6 +284,12 @@ const TICK_FULL_SQL = `with running as (
 		(select count(pg_notify('vapor_events', payload))
 			from (select payload from point_chunks union all select payload from status_chunks) chunks) as notified`;
 
+/** As commitTick sends it: the job ids as three parameters ($1, $10, $11) rather than one. */
+const TICK_FULL_THREE_IDS_SQL = variantOf(TICK_FULL_SQL, [
+	["where id = any($1::uuid[]) and status = 'running' for update", "where id = any($10::uuid[]) and status = 'running' for update"],
+	['array(select id from unnest($1::uuid[]) as id', 'array(select id from unnest($11::uuid[]) as id']
+]);
+
 /** Without the finished-jobs parts: what a tick in which no job finishes needs. */
 const TICK_SQL = `with running as (
 		select id from jobs where id = any($1::uuid[]) and status = 'running' for update
@@ -296,14 +311,32 @@ const TICK_SQL = `with running as (
 		array(select id from unnest($1::uuid[]) as id except select id from running)::text[] as skipped,
 		(select count(pg_notify('vapor_events', payload)) from point_chunks) as notified`;
 
-function variantOf(statement: string, edits: [string, string][]): string {
-	let result = statement;
-	for (const [from, to] of edits) {
-		if (!result.includes(from)) throw new Error(`bench statement variant: "${from}" not found`);
-		result = result.replace(from, to);
-	}
-	return result;
-}
+/**
+ * A form commitTick could take, writable with Kysely's sql template (each array
+ * interpolated once): the points unnested once in a CTE that the lock, the insert and the
+ * skipped ids all read, and no finished-jobs parts (for the ticks in which none finishes).
+ */
+const SUGGESTED_TICK_SQL = `with u as materialized (
+		select * from unnest($1::uuid[], $2::integer[], $3::integer[], $4::double precision[], $5::double precision[])
+			as u(job_id, step, epoch, loss, accuracy)
+	),
+	running as (
+		select id from jobs where id in (select job_id from u) and status = 'running' for update
+	),
+	inserted as (
+		insert into metrics (job_id, step, epoch, loss, accuracy)
+		select u.job_id, u.step, u.epoch, u.loss, u.accuracy from u
+		where u.job_id in (select id from running)
+		returning job_id, step
+	),
+	point_chunks as (
+		select json_build_object('i', $6::text, 'p', json_agg(json_build_array(job_id, step)))::text as payload
+		from (select job_id, step, (row_number() over () - 1) / 100 as chunk from inserted) numbered
+		group by chunk
+	)
+	select now() as recorded_at,
+		array(select job_id from u except select id from running)::text[] as skipped,
+		(select count(pg_notify('vapor_events', payload)) from point_chunks) as notified`;
 
 /**
  * Without the row locks. MATERIALIZED keeps the plan of the locking statement (a CTE
@@ -420,8 +453,20 @@ async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: 
 		variants['the same statement sent by postgres.js directly (no Kysely, no commitTick JS)'] = strip(
 			await rate(cluster, VARIANT_MS, viaSql(TICK_FULL_SQL, [[], [], []]))
 		);
+		variants['the same by postgres.js, job ids sent three times as commitTick does'] = strip(
+			await rate(cluster, VARIANT_MS, async () => {
+				const columnValues = columns();
+				const ids = columnValues[0]!;
+				const params = [...columnValues, events.instanceId, [], [], [], [...ids], [...ids]];
+				const [row] = await raw.unsafe(TICK_FULL_THREE_IDS_SQL, params as never[], { prepare: true });
+				return advance(jobs.length - (row!.skipped as string[]).length);
+			})
+		);
 		variants['tick statement without the finished-jobs parts (no job finishes this tick)'] = strip(
 			await rate(cluster, VARIANT_MS, viaSql(TICK_SQL))
+		);
+		variants['suggested: points unnested once in a CTE (ids sent once), no finish parts'] = strip(
+			await rate(cluster, VARIANT_MS, viaSql(SUGGESTED_TICK_SQL))
 		);
 		variants['tick statement (no finish parts), arrays joined to {a,b,…} text in JS'] = strip(
 			await rate(cluster, VARIANT_MS, async () => {

@@ -1,4 +1,5 @@
 import { readConfig, type VaporConfig } from './config';
+import { HttpError } from './errors';
 import { databaseTarget, describeTarget, openDatabase, type DatabaseHandle, type Db } from './db';
 import { migrateToLatest } from './db/migrate';
 import { JobEvents } from './events/job-events';
@@ -81,7 +82,8 @@ export async function stopVapor(): Promise<void> {
 
 function current(): Vapor {
 	const vapor = (globalThis as Global)[KEY];
-	if (!vapor) throw new Error('Vapor has not been started: startVapor() runs in hooks.server.ts init.');
+	// Between shutdown and exit, requests still in flight get a 503, not a 500.
+	if (!vapor) throw new HttpError(503, 'The server is starting or shutting down. Try again in a moment.');
 	return vapor;
 }
 

@@ -37,7 +37,13 @@ export function openDatabase(target: DatabaseTarget): DatabaseHandle {
 			connection: { application_name: 'vapor' }
 		});
 		const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
-		return { db, target, postgres: client, close: () => db.destroy() };
+		// end() first: postgres.js never resolves end() for a connection still reserved
+		// by a query in flight, which would keep a stopping server alive.
+		const close = async () => {
+			await client.end({ timeout: 5 });
+			await db.destroy();
+		};
+		return { db, target, postgres: client, close };
 	}
 
 	const releaseLock = target.dataDir ? lockDataDir(target.dataDir) : () => {};
