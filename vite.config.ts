@@ -1,8 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
 	plugins: [sveltekit()],
+	resolve: {
+		// See src/lib/shims/tailwind-merge.ts.
+		alias: { 'tailwind-merge': fileURLToPath(new URL('./src/lib/shims/tailwind-merge.ts', import.meta.url)) }
+	},
 	test: {
 		include: ['src/**/*.test.ts', 'tests/integration/**/*.test.ts'],
 		globalSetup: ['tests/support/global-setup.ts'],

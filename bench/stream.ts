@@ -3,7 +3,6 @@
  * clients polling GET …/metrics every 1.5 s, on the built server (adapter-node) with
  * the simulator ticking every 50 ms for one running job, on real Postgres.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import postgres from 'postgres';
 import { startPostgresCluster, type PostgresCluster } from '../tests/support/postgres-cluster';
 import { startServer, type RunningServer } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
+import { ensureBuild } from './lib/build';
 import { CpuMeter, envNumber, MachineMeter, onAbort, memoryMiB, postgresPids, printTable, round, SelfMeter, sleep, summarize, type Summary } from './lib/measure';
 
 const CLIENT_COUNTS = (process.env.BENCH_STREAM_CLIENTS ?? '100,500,1000').split(',').map(Number);
@@ -78,23 +78,6 @@ async function stopServer(server: RunningServer): Promise<StreamFigures['shutdow
 	return { ms, hung: true, outputTail };
 }
 
-/** Rebuilds when build/ is missing or older than anything it is built from. */
-function ensureBuild(): { rebuilt: boolean } {
-	const entry = path.resolve('build/index.js');
-	const newest = (target: string): number => {
-		if (!fs.existsSync(target)) return 0;
-		const stat = fs.statSync(target);
-		if (!stat.isDirectory()) return stat.mtimeMs;
-		return Math.max(0, ...fs.readdirSync(target).map((name) => newest(path.join(target, name))));
-	};
-	const sources = ['src', 'migrations', 'static', 'package.json', 'svelte.config.js', 'vite.config.ts'];
-	const sourceTime = Math.max(...sources.map((source) => newest(path.resolve(source))));
-	if (fs.existsSync(entry) && fs.statSync(entry).mtimeMs >= sourceTime) return { rebuilt: false };
-	console.log('stream: build/ is missing or older than src/: npm run build …');
-	const result = spawnSync('npm', ['run', 'build'], { encoding: 'utf8', timeout: 300_000 });
-	if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}\n${result.stderr}`);
-	return { rebuilt: true };
-}
 
 function openFileLimit(): number {
 	const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));

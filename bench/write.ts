@@ -369,7 +369,7 @@ async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: 
 		await inBatches(jobIds, 10, (id) => startJob(handle.db, events, id));
 		// As many jobs again that never run: COPY writes their rows, into the same table and index.
 		const copyJobIds = await createJobs(handle.db, events, jobCount);
-		const simulator = new Simulator(handle.db, events, { stepMs: 1 });
+		const simulator = new Simulator(handle.db, events, undefined, { stepMs: 1 });
 
 		const warmupEnd = performance.now() + WARMUP_MS;
 		for (let i = 0; i < MAX_CALLS && performance.now() < warmupEnd; i++) await simulator.tick();

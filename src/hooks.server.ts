@@ -1,5 +1,6 @@
-import type { HandleServerError, ServerInit } from '@sveltejs/kit';
+import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { dev } from '$app/environment';
+import { gzipResponse, shouldCompress } from '$lib/server/compression';
 import { log } from '$lib/server/log';
 import { quiesceVapor, startVapor, stopVapor } from '$lib/server/vapor';
 
@@ -20,6 +21,11 @@ export const init: ServerInit = async () => {
 			await stopVapor();
 		});
 	}
+};
+
+export const handle: Handle = async ({ event, resolve }) => {
+	const response = await resolve(event);
+	return shouldCompress(event.request, response) ? gzipResponse(response) : response;
 };
 
 export const handleError: HandleServerError = ({ error, event, status, message }) => {

@@ -98,7 +98,7 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		const running = await create();
 		const queued = await create();
 		await startJob(handle.db, events, running.id);
-		const simulator = new Simulator(handle.db, events, { stepMs: 1 });
+		const simulator = new Simulator(handle.db, events, undefined, { stepMs: 1 });
 
 		for (let tick = 1; tick <= 99; tick++) expect(await simulator.tick()).toEqual({ points: 1, finished: 0 });
 		expect((await getJob(handle.db, running.id)).status).toBe('running');
@@ -119,7 +119,7 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 	it('fails a diverging job with a reason a person understands', async () => {
 		const job = await create({ learningRate: 0.8 });
 		await startJob(handle.db, events, job.id);
-		const simulator = new Simulator(handle.db, events, { stepMs: 1 });
+		const simulator = new Simulator(handle.db, events, undefined, { stepMs: 1 });
 		let ticks = 0;
 		while ((await simulator.tick()).finished === 0) expect(++ticks).toBeLessThan(100);
 
@@ -133,7 +133,7 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 	it('writes no point for a job stopped before the tick commits', async () => {
 		const job = await create();
 		await startJob(handle.db, events, job.id);
-		const simulator = new Simulator(handle.db, events, { stepMs: 1 });
+		const simulator = new Simulator(handle.db, events, undefined, { stepMs: 1 });
 		await simulator.tick();
 		await stopJob(handle.db, events, job.id);
 		expect(await simulator.tick()).toEqual({ points: 0, finished: 0 });
@@ -143,7 +143,7 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 	it('survives a database error mid-run, retrying with no step skipped', async () => {
 		const job = await create();
 		await startJob(handle.db, events, job.id);
-		const simulator = new Simulator(handle.db, events, { stepMs: 2, maxBackoffMs: 20 });
+		const simulator = new Simulator(handle.db, events, undefined, { stepMs: 2, maxBackoffMs: 20 });
 		simulator.start();
 		try {
 			await waitFor(async () => (await getJob(handle.db, job.id)).currentStep >= 10);

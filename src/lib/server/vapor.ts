@@ -5,6 +5,7 @@ import { migrateToLatest } from './db/migrate';
 import { JobEvents } from './events/job-events';
 import { seedDemoJobs } from './jobs/demo-jobs';
 import { log } from './log';
+import { BlockRollups } from './metrics/block-rollups';
 import { Simulator } from './simulator/simulator';
 import type { StreamDeps } from './stream/job-stream';
 import { JobsFeed } from './stream/jobs-feed';
@@ -16,6 +17,7 @@ interface Vapor {
 	database: DatabaseHandle;
 	events: JobEvents;
 	simulator: Simulator;
+	rollups: BlockRollups;
 	streams: StreamDeps;
 	jobsFeed: JobsFeed;
 	ready: Promise<void>;
@@ -35,7 +37,8 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const target = databaseTarget(config);
 	const database = openDatabase(target);
 	const events = new JobEvents();
-	const simulator = new Simulator(database.db, events, { stepMs: config.simStepMs });
+	const rollups = new BlockRollups(database.db);
+	const simulator = new Simulator(database.db, events, rollups, { stepMs: config.simStepMs });
 	const sse = {
 		heartbeatMs: config.sseHeartbeatMs,
 		maxBufferBytes: config.sseMaxBufferBytes,
@@ -54,7 +57,7 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, events, simulator, streams, jobsFeed, ready };
+	global[KEY] = { config, database, events, simulator, rollups, streams, jobsFeed, ready };
 	return ready;
 }
 
@@ -77,6 +80,7 @@ export async function stopVapor(): Promise<void> {
 	delete global[KEY];
 	await vapor.ready.catch(() => {});
 	await vapor.simulator.stop();
+	await vapor.rollups.idle();
 	await vapor.database.close();
 }
 
@@ -100,6 +104,11 @@ export function events(): JobEvents {
 /** What the event-stream endpoints need. */
 export function streams(): StreamDeps {
 	return current().streams;
+}
+
+/** The background roll-up of completed metric blocks, for writers of points. */
+export function rollups(): BlockRollups {
+	return current().rollups;
 }
 
 export function jobsFeed(): JobsFeed {

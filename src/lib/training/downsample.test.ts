@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { downsample, M4Accumulator, type SeriesPoint } from './downsample';
+import { blockAlignedGrid, downsample, evenGrid, M4Accumulator, type SeriesPoint } from './downsample';
 
 function series(n: number, loss: (step: number) => number, accuracy: (step: number) => number | null = () => null): SeriesPoint[] {
 	return Array.from({ length: n }, (_, i) => ({ step: i + 1, loss: loss(i + 1), accuracy: accuracy(i + 1) }));
@@ -62,5 +62,35 @@ describe('M4 downsampling', () => {
 		// One column over uneven steps: first (1), highest loss (2), lowest loss (3), last (9999).
 		const sparse = [1, 2, 3, 1000, 5000, 5001, 9999].map((step) => ({ step, loss: step % 3, accuracy: null }));
 		expect(downsample(sparse, 1).map((p) => p.step)).toEqual([1, 2, 3, 9999]);
+	});
+
+	it('cuts block-aligned columns on block edges, never more columns than asked', () => {
+		const grid = blockAlignedGrid(300, 1_000_000, 166, 256);
+		expect(grid.origin).toBe(256);
+		expect((grid.span / grid.count) % 256).toBe(0);
+		expect(grid.count).toBeLessThanOrEqual(166);
+		expect(grid.origin + grid.span).toBeGreaterThan(1_000_000);
+		// Fewer steps than columns × block: one block per column.
+		expect(blockAlignedGrid(1, 1000, 100, 256)).toEqual({ origin: 0, span: 1024, count: 4 });
+		expect(evenGrid(1, 100, 10)).toEqual({ origin: 1, span: 100, count: 10 });
+	});
+
+	it('over the extremes of whole blocks keeps exactly what it keeps over every point', () => {
+		const points = series(
+			100_000,
+			(step) => Math.sin(step / 500) + (step % 7919 === 0 ? 5 : 0) + (step % 3 === 0 ? 0.5 : 0),
+			(step) => (step % 5 === 0 ? null : Math.cos(step / 900))
+		);
+		const grid = blockAlignedGrid(1, 100_000, 150, 256);
+		const full = new M4Accumulator<SeriesPoint>(grid);
+		for (const point of points) full.add(point);
+
+		const blocks = new M4Accumulator<SeriesPoint>({ origin: 0, span: 256 * 391, count: 391 });
+		for (const point of points) blocks.add(point);
+		const fromBlocks = new M4Accumulator<SeriesPoint>(grid);
+		for (const point of blocks.points) fromBlocks.add(point);
+
+		expect(blocks.points.length).toBeLessThan(points.length / 40);
+		expect(fromBlocks.points).toEqual(full.points);
 	});
 });

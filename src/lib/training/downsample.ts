@@ -14,24 +14,54 @@ export interface SeriesPoint {
 }
 
 /**
- * Downsamples points as they arrive, in step order, over a fixed step range (a job's
- * run length): a column, once passed, never changes, so each new point costs O(1).
+ * How a step range is cut into columns: step s falls in column
+ * floor((s - origin) * count / span), clamped to [0, count).
+ */
+export interface ColumnGrid {
+	origin: number;
+	span: number;
+	count: number;
+}
+
+/** `columns` columns of equal width over [firstStep, lastStep]. */
+export function evenGrid(firstStep: number, lastStep: number, columns: number): ColumnGrid {
+	return { origin: firstStep, span: Math.max(1, lastStep - firstStep + 1), count: Math.max(1, Math.floor(columns)) };
+}
+
+/**
+ * At most `columns` columns whose edges fall on multiples of `blockSize`. M4 over the
+ * extremes of whole blocks then equals M4 over every point of those blocks, because a
+ * column's first, last, lowest and highest point is the first, last, lowest or highest
+ * point of one of its blocks. This is what lets the server draw a million points from
+ * a few thousand stored block extremes.
+ */
+export function blockAlignedGrid(firstStep: number, lastStep: number, columns: number, blockSize: number): ColumnGrid {
+	const origin = Math.floor(firstStep / blockSize) * blockSize;
+	const wanted = Math.max(1, Math.floor(columns));
+	const width = Math.ceil((lastStep - origin + 1) / wanted / blockSize) * blockSize;
+	const count = Math.ceil((lastStep - origin + 1) / width);
+	return { origin, span: width * count, count };
+}
+
+/**
+ * Downsamples points as they arrive, in step order, over a fixed grid (a job's run
+ * length): a column, once passed, never changes, so each new point costs O(1).
  */
 export class M4Accumulator<T extends SeriesPoint> {
 	#kept: T[] = [];
 	#column = -1;
 	#open: { first: T; last: T; minLoss: T; maxLoss: T; minAccuracy?: T; maxAccuracy?: T } | undefined;
+	readonly grid: ColumnGrid;
 
-	constructor(
-		private readonly firstStep: number,
-		private readonly lastStep: number,
-		private readonly columns: number
-	) {}
+	constructor(grid: ColumnGrid);
+	constructor(firstStep: number, lastStep: number, columns: number);
+	constructor(gridOrFirstStep: ColumnGrid | number, lastStep = 0, columns = 1) {
+		this.grid = typeof gridOrFirstStep === 'number' ? evenGrid(gridOrFirstStep, lastStep, columns) : gridOrFirstStep;
+	}
 
 	#columnOf(step: number): number {
-		const columns = Math.max(1, Math.floor(this.columns));
-		const span = Math.max(1, this.lastStep - this.firstStep + 1);
-		return Math.max(0, Math.min(columns - 1, Math.floor(((step - this.firstStep) * columns) / span)));
+		const { origin, span, count } = this.grid;
+		return Math.max(0, Math.min(count - 1, Math.floor(((step - origin) * count) / span)));
 	}
 
 	add(point: T): void {

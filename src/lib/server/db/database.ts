@@ -34,7 +34,19 @@ export interface MetricsTable {
 	recorded_at: CreatedAt;
 }
 
+/** The M4 extremes of one completed block of steps, as parallel arrays in step order. */
+export interface MetricBlocksTable {
+	job_id: string;
+	block: number;
+	step: number[];
+	epoch: number[];
+	loss: number[];
+	accuracy: (number | null)[];
+	recorded_at: Date[];
+}
+
 export interface Database {
 	jobs: JobsTable;
 	metrics: MetricsTable;
+	metric_blocks: MetricBlocksTable;
 }

@@ -4,6 +4,7 @@ import type { JobEvents } from '../events/job-events';
 import { findJob } from '../jobs/jobs.repository';
 import { toJob } from '../jobs/jobs.table';
 import { log } from '../log';
+import type { BlockRollups } from '../metrics/block-rollups';
 import { planTick } from './plan';
 import { commitTick, listRunningJobs, type RunningJob } from './simulator.repository';
 import type { MetricPoint } from '../../training/job';
@@ -45,6 +46,7 @@ export class Simulator {
 	constructor(
 		private readonly db: Db,
 		private readonly events: JobEvents,
+		private readonly rollups: BlockRollups | undefined,
 		private readonly options: SimulatorOptions
 	) {
 		events.bus.subscribe(ALL_JOBS, (event) => {
@@ -107,6 +109,8 @@ export class Simulator {
 			list.push(point);
 		}
 		for (const [jobId, jobPoints] of byJob) this.events.pointsCommitted(jobId, jobPoints);
+		for (const point of result.points) this.rollups?.stepCommitted(point.jobId, point.step);
+		for (const { jobId } of result.finished) this.rollups?.request(jobId);
 		for (const { jobId } of result.finished) {
 			const row = await findJob(this.db, jobId);
 			if (row) this.events.bus.publish({ type: 'status', jobId, job: toJob(row) });

@@ -1,0 +1,48 @@
+import type { Db } from '../db';
+import { log } from '../log';
+import { BLOCK_STEPS, rollUpCompletedBlocks } from './metric-blocks.repository';
+
+/**
+ * Rolls up completed blocks in the background, one job at a time, so that writers (the
+ * simulator's tick, an ingest request) never wait for it. A job asked for twice before
+ * its turn is rolled up once. A failure only costs read speed: readers fall back to the
+ * raw rows after the last stored block, and the next request catches up.
+ */
+export class BlockRollups {
+	#pending = new Set<string>();
+	#running: Promise<void> | undefined;
+
+	constructor(private readonly db: Db) {}
+
+	/** For writers of one step at a time (the simulator): rolls up when a block fills. */
+	stepCommitted(jobId: string, step: number): void {
+		if (step % BLOCK_STEPS === 0) this.request(jobId);
+	}
+
+	/** For writers of batches, which may cross a block's end anywhere, and for jobs that ended. */
+	request(jobId: string): void {
+		this.#pending.add(jobId);
+		this.#running ??= this.#drain();
+	}
+
+	async #drain(): Promise<void> {
+		try {
+			while (this.#pending.size > 0) {
+				const [jobId] = this.#pending;
+				this.#pending.delete(jobId!);
+				try {
+					await rollUpCompletedBlocks(this.db, jobId!);
+				} catch (error) {
+					log.warn('could not roll up metric blocks; reads of this job fall back to raw rows', { jobId, error });
+				}
+			}
+		} finally {
+			this.#running = undefined;
+		}
+	}
+
+	/** Waits for the roll-ups asked for so far. */
+	async idle(): Promise<void> {
+		while (this.#running) await this.#running;
+	}
+}
