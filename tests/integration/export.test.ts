@@ -74,9 +74,7 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv`);
 		expect(response.status).toBe(200);
 		expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-		expect(response.headers.get('content-disposition')).toBe(
-			`attachment; filename="Cafe-run-A-1-metrics.csv"; filename*=UTF-8''Caf%C3%A9%20run%20%22A%22%20%2F%20%231-metrics.csv`
-		);
+		expect(response.headers.get('content-disposition')).toBe('attachment; filename="Cafe-run-A-1-metrics.csv"');
 		const { header, rows } = parseCsv(await response.text());
 		expect(header).toBe('step,epoch,loss,accuracy,recorded_at');
 		expect(rows).toHaveLength(POINTS);
@@ -96,7 +94,7 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.json`);
 		expect(response.status).toBe(200);
 		expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
-		expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="Cafe-run-A-1-metrics\.json"/);
+		expect(response.headers.get('content-disposition')).toBe('attachment; filename="Cafe-run-A-1-metrics.json"');
 		const document = (await response.json()) as { job: { id: string; name: string }; metrics: { step: number; loss: number | null; recordedAt: string }[] };
 		expect(document.job).toMatchObject({ id: jobId, name: 'Café run "A" / #1', currentStep: POINTS });
 		expect(document.metrics.map((point) => point.step)).toEqual(stepsUpTo(POINTS));

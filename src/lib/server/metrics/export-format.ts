@@ -61,8 +61,10 @@ export function exportFileName(job: Pick<Job, 'id' | 'name'>, format: ExportForm
 	return `${safe || `job-${job.id.slice(0, 8)}`}-metrics.${format}`;
 }
 
-/** The Content-Disposition of a download: the safe name, and the exact name for clients that read filename*. */
+/**
+ * The Content-Disposition of a download. Only the safe name: with a filename* as well,
+ * browsers would prefer the exact name, slashes, quotes and all, and clean it up their own way.
+ */
 export function contentDisposition(job: Pick<Job, 'id' | 'name'>, format: ExportFormat): string {
-	const exact = encodeURIComponent(`${job.name}-metrics.${format}`).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-	return `attachment; filename="${exportFileName(job, format)}"; filename*=UTF-8''${exact}`;
+	return `attachment; filename="${exportFileName(job, format)}"`;
 }
