@@ -229,11 +229,13 @@ describe('log scale', () => {
 		expect(minPositiveLoss([{ loss: 0 }])).toBe(Infinity);
 	});
 
-	it('rounds out to whole decades, with headroom above, at least one decade wide', () => {
+	it('rounds out to whole decades, at least one decade wide', () => {
 		expect(niceLogDomain(0.03, 2.4)).toEqual([0.01, 10]);
 		expect(niceLogDomain(0.2, 0.5)).toEqual([0.1, 1]);
 		expect(niceLogDomain(0.1, 0.1)).toEqual([0.1, 1]);
-		expect(niceLogDomain(1, 95)).toEqual([1, 1000]); // 95 · 1.1 = 104.5 passes 100
+		expect(niceLogDomain(1, 95)).toEqual([1, 100]);
+		expect(niceLogDomain(1, 9947)).toEqual([1, 10_000]);
+		expect(niceLogDomain(1, 10_001)).toEqual([1, 100_000]);
 		expect(niceLogDomain(0, 1)).toEqual(EMPTY_LOG_DOMAIN);
 	});
 

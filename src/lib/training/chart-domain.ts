@@ -224,11 +224,11 @@ export function countNonPositive(points: readonly { loss: number }[]): number {
 /** The log domain before any data: one decade around a typical loss. */
 export const EMPTY_LOG_DOMAIN: [number, number] = [0.1, 1];
 
-/** Whole decades around [min, max] (max with HEADROOM), at least one decade wide. */
+/** Whole decades around [min, max], at least one decade wide (a decade line is headroom enough). */
 export function niceLogDomain(min: number, max: number): [number, number] {
 	if (!(min > 0) || !Number.isFinite(min) || !(max > 0) || !Number.isFinite(max)) return [...EMPTY_LOG_DOMAIN];
 	const lower = Math.floor(Math.log10(min) + 1e-9);
-	let upper = Math.ceil(Math.log10(Math.max(max, min) * (1 + HEADROOM)) - 1e-9);
+	let upper = Math.ceil(Math.log10(Math.max(max, min)) - 1e-9);
 	if (upper <= lower) upper = lower + 1;
 	return [decade(lower), decade(upper)];
 }
@@ -243,7 +243,7 @@ export function stableLogDomain(previous: [number, number] | undefined, min: num
 	const wanted = niceLogDomain(min, max);
 	if (!previous) return wanted;
 	const [lo, hi] = previous;
-	const fits = min >= lo && max * (1 + HEADROOM) <= hi * (1 + 1e-9);
+	const fits = min >= lo && max <= hi * (1 + 1e-9);
 	const far = min >= lo * 100 || max * 100 <= hi;
 	if (fits && !far) return previous;
 	if (far) return wanted;
