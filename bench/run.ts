@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- write|stream|monitor]: runs the suites (all without an argument), prints
+ * npm run bench [-- write|stream|monitor|export|ingest]: runs the suites (all without an argument), prints
  * their figures and writes each suite's JSON to bench/results/<suite>.json.
  */
 import fs from 'node:fs';
@@ -9,11 +9,13 @@ import { envNumber, machine, MachineMeter, round, runAbortCleanups, sleep } from
 import { runWriteSuite } from './write';
 import { runStreamSuite } from './stream';
 import { runMonitorSuite } from './monitor';
+import { runExportSuite } from './export';
 
 const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
 	stream: runStreamSuite,
-	monitor: runMonitorSuite
+	monitor: runMonitorSuite,
+	export: runExportSuite
 };
 
 /** The commit measured, and how many files under src/ differ from it (others may be editing). */

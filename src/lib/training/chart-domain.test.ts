@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
+	EMPTY_LOG_DOMAIN,
 	EMPTY_UPPER,
 	accuracyTicks,
+	countNonPositive,
+	formatLogTick,
+	logTicks,
+	minPositiveLoss,
+	niceLogDomain,
+	sampleIndices,
+	stableLogDomain,
 	areaPath,
 	formatCompact,
 	formatLossTick,
@@ -210,5 +218,53 @@ describe('accuracyTicks', () => {
 			const intervals = lossTicks(niceUpperBound(max)).length - 1;
 			expect(accuracyTicks(intervals).length).toBeGreaterThanOrEqual(3);
 		}
+	});
+});
+
+describe('log scale', () => {
+	it('finds the smallest positive loss and counts the values a log axis cannot show', () => {
+		const points = [{ loss: 2 }, { loss: 0 }, { loss: -1 }, { loss: Number.NaN }, { loss: 0.03 }];
+		expect(minPositiveLoss(points)).toBe(0.03);
+		expect(countNonPositive(points)).toBe(2);
+		expect(minPositiveLoss([{ loss: 0 }])).toBe(Infinity);
+	});
+
+	it('rounds out to whole decades, at least one decade wide', () => {
+		expect(niceLogDomain(0.03, 2.4)).toEqual([0.01, 10]);
+		expect(niceLogDomain(0.2, 0.5)).toEqual([0.1, 1]);
+		expect(niceLogDomain(0.1, 0.1)).toEqual([0.1, 1]);
+		expect(niceLogDomain(1, 95)).toEqual([1, 100]);
+		expect(niceLogDomain(1, 9947)).toEqual([1, 10_000]);
+		expect(niceLogDomain(1, 10_001)).toEqual([1, 100_000]);
+		expect(niceLogDomain(0, 1)).toEqual(EMPTY_LOG_DOMAIN);
+	});
+
+	it('keeps the domain while points arrive inside it, widens it a decade at a time, resets for another run', () => {
+		let domain = stableLogDomain(undefined, 0.5, 2.3);
+		expect(domain).toEqual([0.1, 10]);
+		domain = stableLogDomain(domain, 0.2, 2.3); // the loss falls: nothing moves
+		expect(domain).toEqual([0.1, 10]);
+		domain = stableLogDomain(domain, 0.08, 2.3); // below the bottom: one decade more
+		expect(domain).toEqual([0.01, 10]);
+		domain = stableLogDomain(domain, 0.08, 40); // a spike past the top
+		expect(domain).toEqual([0.01, 100]);
+		expect(stableLogDomain(domain, 5, 8)).toEqual([1, 10]); // two decades inside: another run
+		expect(stableLogDomain(domain, Infinity, -Infinity)).toBe(domain); // nothing to show: unchanged
+	});
+
+	it('ticks each decade, with 2 and 5 when the axis is short', () => {
+		expect(logTicks([0.1, 10])).toEqual([0.1, 0.2, 0.5, 1, 2, 5, 10]);
+		expect(logTicks([0.001, 10])).toEqual([0.001, 0.01, 0.1, 1, 10]);
+		expect(logTicks([1, 10]).map(formatLogTick)).toEqual(['1', '2', '5', '10']);
+		expect([0.001, 0.5, 20, 10_000, 1e-6].map(formatLogTick)).toEqual(['0.001', '0.5', '20', '10k', '1e-6']);
+	});
+});
+
+describe('sampleIndices', () => {
+	it('spreads at most count indices from the first to the last', () => {
+		expect(sampleIndices(3, 10)).toEqual([0, 1, 2]);
+		expect(sampleIndices(101, 5)).toEqual([0, 25, 50, 75, 100]);
+		expect(sampleIndices(10, 1)).toEqual([9]);
+		expect(sampleIndices(0, 5)).toEqual([]);
 	});
 });

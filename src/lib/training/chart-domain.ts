@@ -199,3 +199,90 @@ export function accuracyTicks(intervals: number): number[] {
 	}
 	return ticks;
 }
+
+/*
+ * Log scale. Loss is positive, but a value of 0 or below (or a run that reports one) has no
+ * place on a log axis: such points are drawn at the bottom of the axis (clamped) and the chart
+ * says how many. Like the linear top, the log domain only widens as points arrive: it moves a
+ * whole decade at a time, and starts afresh only for another run's points.
+ */
+
+/** Smallest finite loss above zero, or Infinity when there is none. */
+export function minPositiveLoss(points: readonly { loss: number }[]): number {
+	let min = Infinity;
+	for (const point of points) if (Number.isFinite(point.loss) && point.loss > 0 && point.loss < min) min = point.loss;
+	return min;
+}
+
+/** How many points have a finite loss of zero or less (drawn clamped on a log axis). */
+export function countNonPositive(points: readonly { loss: number }[]): number {
+	let count = 0;
+	for (const point of points) if (Number.isFinite(point.loss) && point.loss <= 0) count++;
+	return count;
+}
+
+/** The log domain before any data: one decade around a typical loss. */
+export const EMPTY_LOG_DOMAIN: [number, number] = [0.1, 1];
+
+/** Whole decades around [min, max], at least one decade wide (a decade line is headroom enough). */
+export function niceLogDomain(min: number, max: number): [number, number] {
+	if (!(min > 0) || !Number.isFinite(min) || !(max > 0) || !Number.isFinite(max)) return [...EMPTY_LOG_DOMAIN];
+	const lower = Math.floor(Math.log10(min) + 1e-9);
+	let upper = Math.ceil(Math.log10(Math.max(max, min)) - 1e-9);
+	if (upper <= lower) upper = lower + 1;
+	return [decade(lower), decade(upper)];
+}
+
+/**
+ * The log domain to use next, given the one in use: kept while [min, max] fits inside it,
+ * widened to whole decades when it does not, rebuilt when the data sits two or more decades
+ * inside it on either side (another run's points).
+ */
+export function stableLogDomain(previous: [number, number] | undefined, min: number, max: number): [number, number] {
+	if (!(min > 0) || !Number.isFinite(min) || !(max > 0) || !Number.isFinite(max)) return previous ?? [...EMPTY_LOG_DOMAIN];
+	const wanted = niceLogDomain(min, max);
+	if (!previous) return wanted;
+	const [lo, hi] = previous;
+	const fits = min >= lo && max <= hi * (1 + 1e-9);
+	const far = min >= lo * 100 || max * 100 <= hi;
+	if (fits && !far) return previous;
+	if (far) return wanted;
+	return [Math.min(lo, wanted[0]), Math.max(hi, wanted[1])];
+}
+
+/** 10^k without binary noise for negative k. */
+function decade(exponent: number): number {
+	return exponent < 0 ? Number(`1e${exponent}`) : 10 ** exponent;
+}
+
+/** Ticks of a log axis: each power of ten, plus 2 and 5 times it when the axis spans at most two decades. */
+export function logTicks([lo, hi]: [number, number]): number[] {
+	const from = Math.round(Math.log10(lo));
+	const to = Math.round(Math.log10(hi));
+	const dense = to - from <= 2;
+	const ticks: number[] = [];
+	for (let k = from; k <= to; k++) {
+		for (const m of dense ? [1, 2, 5] : [1]) {
+			const value = Number((m * decade(k)).toPrecision(6));
+			if (value >= lo * (1 - 1e-9) && value <= hi * (1 + 1e-9)) ticks.push(value);
+		}
+	}
+	return ticks;
+}
+
+/** 0.001 → "0.001", 0.5 → "0.5", 20 → "20", 10000 → "10k", 1e-6 → "1e-6". */
+export function formatLogTick(value: number): string {
+	if (value >= 1) return formatCompact(value);
+	if (value >= 1e-4) return String(Number(value.toPrecision(6)));
+	return value.toExponential(0).replace('e-', 'e-');
+}
+
+/** Indices of at most `count` points spread evenly from the first to the last (for a data table). */
+export function sampleIndices(length: number, count: number): number[] {
+	if (length <= 0 || count <= 0) return [];
+	if (length <= count) return Array.from({ length }, (_, i) => i);
+	if (count === 1) return [length - 1];
+	const indices = new Set<number>();
+	for (let k = 0; k < count; k++) indices.add(Math.round((k * (length - 1)) / (count - 1)));
+	return [...indices];
+}

@@ -1,0 +1,116 @@
+import type { Db } from '../db';
+import { getJob } from '../jobs/jobs.service';
+import { log } from '../log';
+import { listPoints } from './metrics.repository';
+import {
+	CONTENT_TYPES,
+	CSV_HEADER,
+	JSON_CLOSING,
+	contentDisposition,
+	csvRows,
+	jsonOpening,
+	jsonRows,
+	type ExportFormat
+} from './export-format';
+import type { MetricPoint } from '../../training/job';
+
+/** Rows read per query: large enough for few round trips, small enough to keep memory flat. */
+export const EXPORT_PAGE_SIZE = 5_000;
+
+/**
+ * Every point of a job, ascending by step, one page at a time: keyset paging on the
+ * (job_id, step) primary key, so each page is an index range scan however deep it is,
+ * and a point committed while the export runs is either in a later page or not at all,
+ * never twice.
+ */
+export async function* streamPointsInPages(
+	db: Db,
+	jobId: string,
+	pageSize = EXPORT_PAGE_SIZE
+): AsyncGenerator<MetricPoint[], void, undefined> {
+	let afterStep = 0;
+	for (;;) {
+		const page = await listPoints(db, jobId, { afterStep, limit: pageSize });
+		if (page.length === 0) return;
+		yield page;
+		if (page.length < pageSize) return;
+		afterStep = page.at(-1)!.step;
+	}
+}
+
+/**
+ * GET /api/training/jobs/[id]/metrics.csv | .json: the whole history as a download,
+ * streamed. The body is a pull stream: the next page is read only when the client has
+ * taken the previous one (adapter-node waits for 'drain'), so memory holds one page
+ * whatever the job's size; when the client goes away, cancel() (or the request's abort
+ * signal) stops the reading after the page in flight.
+ */
+export async function exportMetrics(db: Db, jobId: string, format: ExportFormat, signal?: AbortSignal): Promise<Response> {
+	const job = await getJob(db, jobId);
+	const pages = streamPointsInPages(db, job.id);
+	const encoder = new TextEncoder();
+	let started = false;
+	let first = true;
+	let done = false;
+
+	let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+
+	const finish = async () => {
+		if (done) return;
+		done = true;
+		signal?.removeEventListener('abort', onAbort);
+		await pages.return();
+	};
+	const onAbort = () => {
+		void finish();
+		try {
+			stream?.error(new Error('The client went away.'));
+		} catch {
+			// already closed or cancelled
+		}
+	};
+	signal?.addEventListener('abort', onAbort, { once: true });
+
+	const body = new ReadableStream<Uint8Array>(
+		{
+			start(controller) {
+				stream = controller;
+			},
+			async pull(controller) {
+				try {
+					if (!started) {
+						started = true;
+						controller.enqueue(encoder.encode(format === 'csv' ? CSV_HEADER : jsonOpening(job)));
+						return;
+					}
+					const next = done ? undefined : await pages.next();
+					if (done) return; // cancelled while the page was read: the stream is already closed
+					if (!next || next.done) {
+						if (format === 'json') controller.enqueue(encoder.encode(JSON_CLOSING));
+						await finish();
+						controller.close();
+						return;
+					}
+					controller.enqueue(encoder.encode(format === 'csv' ? csvRows(next.value) : jsonRows(next.value, first)));
+					first = false;
+				} catch (error) {
+					log.error('metrics export failed', { jobId: job.id, format, error: (error as Error)?.message });
+					await finish().catch(() => {});
+					controller.error(error);
+				}
+			},
+			cancel: finish
+		},
+		// One chunk (a page) queued ahead at most: the next page waits for the client.
+		{ highWaterMark: 1 }
+	);
+
+	return new Response(body, {
+		headers: {
+			'content-type': CONTENT_TYPES[format],
+			'content-disposition': contentDisposition(job, format),
+			'cache-control': 'no-store',
+			'x-content-type-options': 'nosniff'
+		}
+	});
+}
