@@ -1,10 +1,12 @@
 import type { Migration } from 'kysely/migration';
 import * as createJobsAndMetrics from './2026-11-29T0000_create-jobs-and-metrics';
+import * as externalJobsAndTokens from './2026-11-29T0300_external-jobs-and-tokens';
 
 /**
  * Every migration, by name. Listed by hand rather than read from the folder so that
  * the bundled server (adapter-node) and the `npm run migrate` script see the same set.
  */
 export const migrations: Record<string, Migration> = {
-	'2026-11-29T0000_create-jobs-and-metrics': createJobsAndMetrics
+	'2026-11-29T0000_create-jobs-and-metrics': createJobsAndMetrics,
+	'2026-11-29T0300_external-jobs-and-tokens': externalJobsAndTokens
 };
