@@ -1,5 +1,6 @@
-import type { HandleServerError, ServerInit } from '@sveltejs/kit';
+import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { dev } from '$app/environment';
+import { guardApi } from '$lib/server/auth/api-auth';
 import { log } from '$lib/server/log';
 import { quiesceVapor, startVapor, stopVapor } from '$lib/server/vapor';
 
@@ -21,6 +22,9 @@ export const init: ServerInit = async () => {
 		});
 	}
 };
+
+/** API tokens: see $lib/server/auth/api-auth.ts. */
+export const handle: Handle = async ({ event, resolve }) => (await guardApi(event)) ?? resolve(event);
 
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
 	if (status !== 404) {

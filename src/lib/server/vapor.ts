@@ -4,6 +4,7 @@ import { databaseTarget, describeTarget, openDatabase, type DatabaseHandle, type
 import { migrateToLatest } from './db/migrate';
 import { JobEvents } from './events/job-events';
 import { seedDemoJobs } from './jobs/demo-jobs';
+import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { Simulator } from './simulator/simulator';
 import type { StreamDeps } from './stream/job-stream';
@@ -47,6 +48,9 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const ready = (async () => {
 		const applied = await migrateToLatest(database.db);
 		log.info('database ready', { database: describeTarget(target), migrationsApplied: applied.length });
+		if (config.bootstrapToken && (await ensureBootstrapToken(database.db, config.bootstrapToken))) {
+			log.info('stored the token from VAPOR_BOOTSTRAP_TOKEN');
+		}
 		if (config.demo) {
 			const created = await seedDemoJobs(database.db);
 			if (created > 0) log.info('created demo jobs', { count: created });
@@ -90,6 +94,11 @@ function current(): Vapor {
 /** The one Kysely instance of this process. */
 export function db(): Db {
 	return current().database.db;
+}
+
+/** The settings this process started with. */
+export function config(): VaporConfig {
+	return current().config;
 }
 
 /** The publisher of this process's job events. */
