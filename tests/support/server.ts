@@ -5,6 +5,13 @@ import { freePort } from './postgres-cluster';
 
 const BUILD_ENTRY = path.resolve('build/index.js');
 
+/**
+ * The API token every test server accepts: stored on start from VAPOR_BOOTSTRAP_TOKEN,
+ * exactly as a deployment would seed its first token. Tests that check refusals use others.
+ */
+export const TEST_TOKEN = 'vpr_test-token-for-the-vapor-test-servers-0000';
+export const authorization = (token = TEST_TOKEN) => ({ authorization: `Bearer ${token}` });
+
 export interface RunningServer {
 	url: string;
 	port: number;
@@ -29,6 +36,9 @@ export async function startServer(env: Record<string, string>, { port }: { port?
 			PORT: String(chosenPort),
 			ORIGIN: `http://127.0.0.1:${chosenPort}`,
 			VAPOR_DEMO: '0',
+			VAPOR_BOOTSTRAP_TOKEN: TEST_TOKEN,
+			// As `npm start` and the Dockerfile set it: room for 10,000 points in one request.
+			BODY_SIZE_LIMIT: '4M',
 			...env
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
