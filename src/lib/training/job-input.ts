@@ -141,6 +141,8 @@ export function newJobInputFromForm(form: FormData): Record<string, unknown> {
 		const value = form.get(key);
 		input[key] = typeof value === 'string' ? value : undefined;
 	}
+	// A blank model or dataset of an external job means "not said" (the default), not an error.
+	if (source === 'external') for (const key of ['baseModel', 'dataset']) if (String(input[key] ?? '').trim() === '') delete input[key];
 	for (const key of numeric) {
 		const text = String(input[key] ?? '').trim();
 		const number = text === '' ? Number.NaN : Number(text);
