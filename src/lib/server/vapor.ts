@@ -48,8 +48,15 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const ready = (async () => {
 		const applied = await migrateToLatest(database.db);
 		log.info('database ready', { database: describeTarget(target), migrationsApplied: applied.length });
-		if (config.bootstrapToken && (await ensureBootstrapToken(database.db, config.bootstrapToken))) {
-			log.info('stored the token from VAPOR_BOOTSTRAP_TOKEN');
+		if (config.bootstrapToken) {
+			const outcome = await ensureBootstrapToken(database.db, config.bootstrapToken);
+			if (outcome === 'stored') log.info('stored the token from VAPOR_BOOTSTRAP_TOKEN');
+			if (outcome === 'name taken') {
+				log.warn(
+					'VAPOR_BOOTSTRAP_TOKEN changed, but the previous one is still active under that name: revoke it ' +
+						'(Settings page, or npm run token -- revoke VAPOR_BOOTSTRAP_TOKEN) and restart to store the new one'
+				);
+			}
 		}
 		if (config.demo) {
 			const created = await seedDemoJobs(database.db);

@@ -77,6 +77,10 @@ export async function authenticate(db: Db, token: string): Promise<Authenticatio
  * VAPOR_BOOTSTRAP_TOKEN: a token chosen by whoever deploys the server (or by the tests),
  * stored like any other on start. A revoked one stays revoked: it is never re-activated.
  */
-export async function ensureBootstrapToken(db: Db, token: string): Promise<boolean> {
-	return insertTokenIfAbsent(db, { name: `VAPOR_BOOTSTRAP_TOKEN ${tokenHint(token)}`, token_hash: hashToken(token), hint: tokenHint(token) });
+export async function ensureBootstrapToken(db: Db, token: string): Promise<'stored' | 'known' | 'name taken'> {
+	const tokenHash = hashToken(token);
+	if (await insertTokenIfAbsent(db, { name: BOOTSTRAP_TOKEN_NAME, token_hash: tokenHash, hint: tokenHint(token) })) return 'stored';
+	return (await findTokenByHash(db, tokenHash)) ? 'known' : 'name taken';
 }
+
+export const BOOTSTRAP_TOKEN_NAME = 'VAPOR_BOOTSTRAP_TOKEN';
