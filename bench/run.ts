@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- write|stream]: runs the suites (all without an argument), prints
+ * npm run bench [-- write|stream|ingest]: runs the suites (all without an argument), prints
  * their figures and writes each suite's JSON to bench/results/<suite>.json.
  */
 import fs from 'node:fs';
@@ -8,10 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { envNumber, machine, MachineMeter, round, runAbortCleanups, sleep } from './lib/measure';
 import { runWriteSuite } from './write';
 import { runStreamSuite } from './stream';
+import { runIngestSuite } from './ingest';
 
 const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
-	stream: runStreamSuite
+	stream: runStreamSuite,
+	ingest: runIngestSuite
 };
 
 /** The commit measured, and how many files under src/ differ from it (others may be editing). */

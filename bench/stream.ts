@@ -79,7 +79,7 @@ async function stopServer(server: RunningServer): Promise<StreamFigures['shutdow
 }
 
 /** Rebuilds when build/ is missing or older than anything it is built from. */
-function ensureBuild(): { rebuilt: boolean } {
+export function ensureBuild(): { rebuilt: boolean } {
 	const entry = path.resolve('build/index.js');
 	const newest = (target: string): number => {
 		if (!fs.existsSync(target)) return 0;
