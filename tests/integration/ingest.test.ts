@@ -108,6 +108,15 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		expect(await api.postPoints(job.id, points(4, 8))).toMatchObject({ accepted: 0, duplicates: 5, status: 'completed' });
 	});
 
+	it('takes racing copies of one request (a retry while the first is still in flight) once', async () => {
+		const job = await externalJob();
+		const batch = points(1, 2_000);
+		const answers = await Promise.all(Array.from({ length: 5 }, () => api.postPoints(job.id, batch)));
+		expect(answers.map((a) => a.accepted).sort((a, b) => a - b)).toEqual([0, 0, 0, 0, 2_000]);
+		expect(answers.every((a) => a.accepted + a.duplicates === 2_000 && a.lastStep === 2_000)).toBe(true);
+		expect((await stored(job.id)).map((p) => p.step)).toEqual(stepsUpTo(2_000));
+	});
+
 	it('answers a stored step sent with other values with a 409 naming the step, and writes nothing of the request', async () => {
 		const job = await externalJob();
 		await api.postPoints(job.id, points(1, 5));
