@@ -12,7 +12,11 @@ export function errorResponse(error: unknown, event: RequestEvent): Response {
 	// SvelteKit's own client errors, such as 413 for a body over BODY_SIZE_LIMIT.
 	const status = (error as { status?: unknown } | null)?.status;
 	if (typeof status === 'number' && status >= 400 && status < 500) {
-		const message = status === 413 ? 'The request body is too large.' : String((error as Error).message || 'Bad request.');
+		const limit = process.env.BODY_SIZE_LIMIT?.trim() || '512K';
+		const message =
+			status === 413
+				? `The request body is too large: this server takes at most ${limit} (BODY_SIZE_LIMIT). Send points in smaller batches.`
+				: String((error as Error).message || 'Bad request.');
 		return json({ error: message }, { status });
 	}
 	if (isDatabaseUnavailable(error)) {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db';
 import { EVENTS_CHANNEL, NOTIFY_CHUNK } from '../events/notify';
+import { arrayLiteral } from './array-literal';
 import type { JobSource, JobStatus } from '../../training/job';
 
 export interface LockedJob {
@@ -45,8 +46,6 @@ export interface AppendResult {
 	committedAt: string;
 }
 
-/** Floats travel as text so that NaN and ±Infinity (the failure signal) reach Postgres as such. */
-const floatText = (value: number | null) => (value === null ? null : String(value));
 
 /**
  * Appends points in ONE statement, the idempotency check included:
@@ -55,6 +54,8 @@ const floatText = (value: number | null) => (value === null ? null : String(valu
  *    (and recordedAt, when given): a retried batch is accepted again and writes nothing;
  *    any other is a conflict, and then nothing at all is inserted.
  * The inserted steps are announced by NOTIFY (delivered on commit) like simulator ticks.
+ * Each column travels as one array literal (see array-literal.ts); floats print exactly,
+ * NaN and ±Infinity (the failure signal) included.
  * Call inside a transaction that holds lockJob().
  */
 export async function appendPoints(
@@ -76,11 +77,11 @@ export async function appendPoints(
 		),
 		u as (
 			select * from unnest(
-				${points.map((p) => p.step)}::integer[],
-				${points.map((p) => p.epoch)}::integer[],
-				${points.map((p) => floatText(p.loss))}::text[]::double precision[],
-				${points.map((p) => floatText(p.accuracy))}::text[]::double precision[],
-				${points.map((p) => p.recordedAt ?? null)}::text[]::timestamptz[]
+				${arrayLiteral(points.map((p) => p.step))}::integer[],
+				${arrayLiteral(points.map((p) => p.epoch))}::integer[],
+				${arrayLiteral(points.map((p) => p.loss))}::double precision[],
+				${arrayLiteral(points.map((p) => p.accuracy))}::double precision[],
+				${arrayLiteral(points.map((p) => p.recordedAt))}::timestamptz[]
 			) as u(step, epoch, loss, accuracy, recorded_at)
 		),
 		conflict as (
