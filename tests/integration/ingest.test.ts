@@ -204,6 +204,12 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		const full = points(1, 10_000, (step) => ({ epoch: Math.ceil(step / 10), recordedAt: new Date(Date.UTC(2026, 10, 29) + step).toISOString() }));
 		expect(JSON.stringify(full).length).toBeGreaterThan(1_000_000);
 		expect(await api.postPoints(job.id, full)).toMatchObject({ accepted: 10_000, lastStep: 10_000 });
+
+		// A body over the server's BODY_SIZE_LIMIT (4M on the test servers) is a 413 as well, naming the limit.
+		const padded = await postPoints(job.id, JSON.stringify(points(10_001, 10_002)).padEnd(5_000_000, ' '));
+		expect(padded.status).toBe(413);
+		expect((await padded.json()).error).toMatch(/at most 4M \(BODY_SIZE_LIMIT\)/);
+		expect(await stored(job.id)).toHaveLength(10_000);
 	});
 
 	it('stores a marked non-finite loss as the failure signal and fails the job with the reason', async () => {

@@ -15,7 +15,7 @@ export function errorResponse(error: unknown, event: RequestEvent): Response {
 		const limit = process.env.BODY_SIZE_LIMIT?.trim() || '512K';
 		const message =
 			status === 413
-				? `The request body is too large: this server takes at most ${limit} (BODY_SIZE_LIMIT). Send points in smaller batches.`
+				? `The request body is too large: this server takes at most ${limit} (BODY_SIZE_LIMIT).`
 				: String((error as Error).message || 'Bad request.');
 		return json({ error: message }, { status });
 	}
