@@ -49,7 +49,8 @@ export async function startServer(env: Record<string, string>, { port }: { port?
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 	const url = `http://127.0.0.1:${chosenPort}`;
-	const deadline = Date.now() + 30_000;
+	// PGlite's start (WASM, then migrations) takes 5–20 s on a loaded two-core machine.
+	const deadline = Date.now() + 60_000;
 	for (;;) {
 		if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
 		try {
@@ -60,7 +61,7 @@ export async function startServer(env: Record<string, string>, { port }: { port?
 		}
 		if (Date.now() > deadline) {
 			child.kill('SIGKILL');
-			throw new Error(`server did not become healthy in 30 s:\n${output}`);
+			throw new Error(`server did not become healthy in 60 s:\n${output}`);
 		}
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
