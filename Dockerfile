@@ -14,7 +14,8 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
-ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 VAPOR_DATA_DIR=/app/.vapor
+# BODY_SIZE_LIMIT: room for 10,000 points in one POST …/metrics (adapter-node's default is 512K).
+ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 VAPOR_DATA_DIR=/app/.vapor BODY_SIZE_LIMIT=4M
 WORKDIR /app
 # package.json is needed at run time: it marks build/*.js as ES modules.
 COPY --from=build /app/package.json ./package.json

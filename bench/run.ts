@@ -10,12 +10,14 @@ import { runWriteSuite } from './write';
 import { runStreamSuite } from './stream';
 import { runMonitorSuite } from './monitor';
 import { runExportSuite } from './export';
+import { runIngestSuite } from './ingest';
 
 const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
 	stream: runStreamSuite,
 	monitor: runMonitorSuite,
-	export: runExportSuite
+	export: runExportSuite,
+	ingest: runIngestSuite
 };
 
 /** The commit measured, and how many files under src/ differ from it (others may be editing). */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { startPostgresCluster, type PostgresCluster } from '../tests/support/postgres-cluster';
-import { startServer, type RunningServer } from '../tests/support/server';
+import { authorization, startServer, type RunningServer } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
 import { ensureBuild } from './lib/build';
 import { CpuMeter, envNumber, MachineMeter, onAbort, memoryMiB, postgresPids, printTable, round, SelfMeter, sleep, summarize, type Summary } from './lib/measure';
@@ -87,7 +87,8 @@ function openFileLimit(): number {
 async function requestJson(url: string, method = 'GET', body?: unknown): Promise<any> {
 	const response = await fetch(url, {
 		method,
-		headers: body === undefined ? {} : { 'content-type': 'application/json' },
+		// Writes need a token: the bench servers seed TEST_TOKEN like the test servers.
+		headers: { ...authorization(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
 		body: body === undefined ? undefined : JSON.stringify(body)
 	});
 	if (!response.ok) throw new Error(`${method} ${url} → ${response.status}: ${await response.text()}`);

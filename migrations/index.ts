@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import * as createJobsAndMetrics from './2026-11-29T0000_create-jobs-and-metrics';
 import * as metricBlocks from './2026-11-29T0100_metric-blocks';
+import * as externalJobsAndTokens from './2026-11-29T0300_external-jobs-and-tokens';
 
 /**
  * Every migration, by name. Listed by hand rather than read from the folder so that
@@ -8,5 +9,6 @@ import * as metricBlocks from './2026-11-29T0100_metric-blocks';
  */
 export const migrations: Record<string, Migration> = {
 	'2026-11-29T0000_create-jobs-and-metrics': createJobsAndMetrics,
-	'2026-11-29T0100_metric-blocks': metricBlocks
+	'2026-11-29T0100_metric-blocks': metricBlocks,
+	'2026-11-29T0300_external-jobs-and-tokens': externalJobsAndTokens
 };

@@ -1,6 +1,7 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { dev } from '$app/environment';
 import { gzipResponse, shouldCompress } from '$lib/server/compression';
+import { guardApi } from '$lib/server/auth/api-auth';
 import { log } from '$lib/server/log';
 import { quiesceVapor, startVapor, stopVapor } from '$lib/server/vapor';
 
@@ -23,7 +24,13 @@ export const init: ServerInit = async () => {
 	}
 };
 
+/**
+ * API tokens first (see $lib/server/auth/api-auth.ts), then gzip for what the app
+ * renders (see $lib/server/compression.ts).
+ */
 export const handle: Handle = async ({ event, resolve }) => {
+	const refused = await guardApi(event);
+	if (refused) return refused;
 	const response = await resolve(event);
 	return shouldCompress(event.request, response) ? gzipResponse(response) : response;
 };

@@ -3,6 +3,7 @@
 // Last-Event-ID, so a dropped connection or a server restart loses and repeats nothing.
 //
 //   node docs/examples/follow-job.mjs http://127.0.0.1:3000 JOB_ID
+// VAPOR_TOKEN=vpr_… sends the token (needed when the server has VAPOR_READ_TOKEN_REQUIRED=1).
 import { EventSource } from 'eventsource';
 
 const [base = 'http://127.0.0.1:3000', jobId] = process.argv.slice(2);
@@ -12,7 +13,11 @@ if (!jobId) {
 }
 
 const TERMINAL = ['completed', 'failed', 'stopped'];
-const source = new EventSource(`${base}/api/training/jobs/${jobId}/stream`);
+const token = process.env.VAPOR_TOKEN;
+// eventsource v4 lets us wrap its fetch to add the header (a browser's EventSource cannot: it uses the cookie).
+const source = new EventSource(`${base}/api/training/jobs/${jobId}/stream`, {
+	fetch: (input, init) => fetch(input, token ? { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } } : init)
+});
 let lastStep = 0; // every step up to this one has arrived
 let finished = null; // the job, once a terminal status has arrived
 

@@ -5,10 +5,12 @@
 
 Reconnects after any cut (network error, server restart, a slow client dropped by the
 server) with Last-Event-ID, so every step arrives exactly once; stops on HTTP 204.
-Needs only `requests`.
+Needs only `requests`. VAPOR_TOKEN=vpr_… sends the token (needed when the server has
+VAPOR_READ_TOKEN_REQUIRED=1).
 """
 import codecs
 import json
+import os
 import re
 import sys
 import time
@@ -60,6 +62,8 @@ def follow(base, job_id):
     last_id, retry_ms, last_step = "", 2000, 0
     while True:
         headers = {"Accept": "text/event-stream"}
+        if os.environ.get("VAPOR_TOKEN"):
+            headers["Authorization"] = "Bearer " + os.environ["VAPOR_TOKEN"]
         if last_id:
             headers["Last-Event-ID"] = last_id
         try:

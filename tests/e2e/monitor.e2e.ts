@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { startTempServer, SERVER_START_TIMEOUT, type TempServer } from './servers';
+import { authorization } from '../support/server';
 
 // A fast simulator: a 1-epoch job (100 steps) runs in about 3 s.
 const STEP_MS = '30';
@@ -18,7 +19,7 @@ test.describe.serial('the live monitor', () => {
 	async function createJob(fields: Record<string, unknown>) {
 		const response = await fetch(`${server.url}/api/training/jobs`, {
 			method: 'POST',
-			headers: { 'content-type': 'application/json' },
+			headers: { 'content-type': 'application/json', ...authorization() },
 			body: JSON.stringify({ baseModel: 'resnet-18', dataset: 'cifar-10', ...fields })
 		});
 		return ((await response.json()) as { job: { id: string; name: string } }).job;
@@ -76,7 +77,7 @@ test.describe.serial('the live monitor', () => {
 
 	test('reload mid-run keeps the whole curve with no step twice', async ({ page }) => {
 		const job = await createJob({ name: 'Reload me', epochs: 2 });
-		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST' });
+		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		await page.goto(`${server.url}/training/jobs/${job.id}`);
 		await expect(pointsLabel(page)).toHaveText(/^[1-9]\d* points/);
 		await page.reload();
@@ -103,7 +104,7 @@ test.describe.serial('the live monitor', () => {
 		const row = page.locator(`tr[data-job-id="${job.id}"]`);
 		await expect(row.locator('[data-status="queued"]')).toBeVisible();
 		await page.waitForTimeout(300);
-		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST' });
+		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		await expect(row.locator('[data-status="running"], [data-status="completed"]')).toBeVisible();
 		await expect(row.locator('[data-status="completed"]')).toBeVisible({ timeout: 15_000 });
 		await expect(row).toContainText('100%');
@@ -112,7 +113,7 @@ test.describe.serial('the live monitor', () => {
 	test('a browser EventSource gets every step once, then stops on the 204 of its reconnect', async ({ page }) => {
 		const job = await createJob({ name: 'Raw EventSource', epochs: 2 });
 		await page.goto(`${server.url}/healthz`);
-		const started = fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST' });
+		const started = fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		const steps = await page.evaluate(
 			(id) =>
 				new Promise<number[]>((resolve) => {

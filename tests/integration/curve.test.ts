@@ -14,7 +14,7 @@ import type { MetricPoint } from '../../src/lib/training/job';
 import type { NewJob } from '../../src/lib/training/job-input';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 
-const job: NewJob = { name: 'long run', baseModel: 'bert-base', dataset: 'imdb', epochs: 10, learningRate: 3e-4, batchSize: 32 };
+const job: NewJob = { source: 'simulated', name: 'long run', baseModel: 'bert-base', dataset: 'imdb', epochs: 10, stepsPerEpoch: 100, learningRate: 3e-4, batchSize: 32 };
 
 describe.each(BACKENDS)('long curves from stored block extremes (%s)', (backend) => {
 	let handle: TestDatabase;

@@ -5,6 +5,7 @@ import { migrateDown, migrateToLatest, migrateToNothing } from '../../src/lib/se
 import { seedDemoJobs } from '../../src/lib/server/jobs/demo-jobs';
 import { findJob, insertJob, listJobs } from '../../src/lib/server/jobs/jobs.repository';
 import { insertPoints, listPoints } from '../../src/lib/server/metrics/metrics.repository';
+import { migrations } from '../../migrations/index';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 
 async function tableNames(handle: DatabaseHandle): Promise<string[]> {
@@ -38,18 +39,36 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 	});
 
 	it('migrates up, down and up again', async () => {
-		expect(await migrateToLatest(handle.db)).toEqual(['Up 2026-11-29T0000_create-jobs-and-metrics']);
+		// Every migration, in order (listed in migrations/index.ts).
+		const names = Object.keys(migrations);
+		expect(await migrateToLatest(handle.db)).toEqual(names.map((name) => `Up ${name}`));
 		expect(await tableNames(handle)).toEqual(['jobs', 'metrics']);
 		expect(await migrateToLatest(handle.db)).toEqual([]);
 
-		expect(await migrateDown(handle.db)).toEqual(['Down 2026-11-29T0000_create-jobs-and-metrics']);
+		expect(await migrateDown(handle.db, names.length)).toEqual(names.toReversed().map((name) => `Down ${name}`));
 		expect(await tableNames(handle)).toEqual([]);
 
 		await migrateToLatest(handle.db);
 		await insertJob(handle.db, newJob('after re-migration'));
-		expect(await migrateToNothing(handle.db)).toHaveLength(1);
-		expect(await migrateToLatest(handle.db)).toHaveLength(1);
+		expect(await migrateToNothing(handle.db)).toHaveLength(names.length);
+		expect(await migrateToLatest(handle.db)).toHaveLength(names.length);
 		expect(await listJobs(handle.db)).toEqual([]);
+	});
+
+	it('undoes external jobs and tokens alone, keeping jobs and their points', async () => {
+		await migrateToLatest(handle.db);
+		const job = await insertJob(handle.db, { ...newJob('kept'), source: 'external' });
+		await insertPoints(handle.db, [{ jobId: job.id, step: 1, epoch: 1, loss: 1, accuracy: null }]);
+		while ((await sql<{ n: number }>`select count(*)::int as n from kysely_migration where name > '2026-11-29T0300'`.execute(handle.db)).rows[0]!.n > 1) {
+			await migrateDown(handle.db); // migrations of later branches first
+		}
+		expect(await migrateDown(handle.db)).toEqual(['Down 2026-11-29T0300_external-jobs-and-tokens']);
+		const { rows } = await sql<{ name: string }>`
+			select table_name as name from information_schema.tables where table_schema = 'public' and table_name = 'api_tokens'
+			union all
+			select column_name from information_schema.columns where table_schema = 'public' and table_name = 'jobs' and column_name = 'source'`.execute(handle.db);
+		expect(rows).toEqual([]);
+		expect((await sql<{ n: number }>`select count(*)::int as n from metrics`.execute(handle.db)).rows[0]!.n).toBe(1);
 	});
 
 	describe('with the schema', () => {
@@ -96,7 +115,9 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 			await expect(insertJob(handle.db, { ...newJob('x'), epochs: 0 })).rejects.toThrow(/check constraint/);
 			await expect(insertJob(handle.db, { ...newJob('x'), status: 'paused' as never })).rejects.toThrow(/check constraint/);
 			await expect(insertJob(handle.db, { ...newJob(''), epochs: 1 })).rejects.toThrow(/check constraint/);
+			await expect(insertJob(handle.db, { ...newJob('x'), source: 'cron' as never })).rejects.toThrow(/check constraint/);
 			expect(await listJobs(handle.db)).toEqual([]);
+			expect((await insertJob(handle.db, newJob('default source'))).source).toBe('simulated');
 		});
 
 		it('deletes the points of a deleted job', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';
-import { startServer, type RunningServer } from '../support/server';
+import { authorization, startServer, type RunningServer } from '../support/server';
 
 const validJob = {
 	name: 'ResNet on CIFAR',
@@ -25,7 +25,7 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 	});
 
 	const post = (body: string, contentType = 'application/json') =>
-		fetch(`${server.url}/api/training/jobs`, { method: 'POST', headers: { 'content-type': contentType }, body });
+		fetch(`${server.url}/api/training/jobs`, { method: 'POST', headers: { 'content-type': contentType, ...authorization() }, body });
 	const jobCount = async () => ((await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: unknown[] }).jobs.length;
 
 	it('creates a job and reads it back, newest first in the list', async () => {
@@ -100,7 +100,8 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 
 	it('answers a body over the size limit with 413, not a 500', async () => {
 		const before = await jobCount();
-		const response = await post(JSON.stringify({ ...validJob, name: 'x'.repeat(2_000_000) }));
+		// Test servers run with BODY_SIZE_LIMIT=4M, as `npm start` does.
+		const response = await post(JSON.stringify({ ...validJob, name: 'x'.repeat(5_000_000) }));
 		expect(response.status).toBe(413);
 		expect((await response.json()).error).toMatch(/too large/);
 		expect(await jobCount()).toBe(before);

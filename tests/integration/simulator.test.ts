@@ -12,7 +12,7 @@ import type { NewJob } from '../../src/lib/training/job-input';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 import { waitFor } from '../support/wait';
 
-const config: NewJob = { name: 'sim', baseModel: 'bert-base', dataset: 'imdb', epochs: 1, learningRate: 3e-4, batchSize: 32 };
+const config: NewJob = { source: 'simulated', name: 'sim', baseModel: 'bert-base', dataset: 'imdb', epochs: 1, stepsPerEpoch: 100, learningRate: 3e-4, batchSize: 32 };
 
 describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 	let handle: TestDatabase;

@@ -5,6 +5,13 @@ import { freePort } from './postgres-cluster';
 
 const BUILD_ENTRY = path.resolve('build/index.js');
 
+/**
+ * The API token every test server accepts: stored on start from VAPOR_BOOTSTRAP_TOKEN,
+ * exactly as a deployment would seed its first token. Tests that check refusals use others.
+ */
+export const TEST_TOKEN = 'vpr_test-token-for-the-vapor-test-servers-0000';
+export const authorization = (token = TEST_TOKEN) => ({ authorization: `Bearer ${token}` });
+
 export interface RunningServer {
 	url: string;
 	port: number;
@@ -29,6 +36,9 @@ export async function startServer(env: Record<string, string>, { port }: { port?
 			PORT: String(chosenPort),
 			ORIGIN: `http://127.0.0.1:${chosenPort}`,
 			VAPOR_DEMO: '0',
+			VAPOR_BOOTSTRAP_TOKEN: TEST_TOKEN,
+			// As `npm start` and the Dockerfile set it: room for 10,000 points in one request.
+			BODY_SIZE_LIMIT: '4M',
 			...env
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
@@ -39,7 +49,8 @@ export async function startServer(env: Record<string, string>, { port }: { port?
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 	const url = `http://127.0.0.1:${chosenPort}`;
-	const deadline = Date.now() + 30_000;
+	// PGlite's start (WASM, then migrations) takes 5–20 s on a loaded two-core machine.
+	const deadline = Date.now() + 60_000;
 	for (;;) {
 		if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
 		try {
@@ -50,7 +61,7 @@ export async function startServer(env: Record<string, string>, { port }: { port?
 		}
 		if (Date.now() > deadline) {
 			child.kill('SIGKILL');
-			throw new Error(`server did not become healthy in 30 s:\n${output}`);
+			throw new Error(`server did not become healthy in 60 s:\n${output}`);
 		}
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}

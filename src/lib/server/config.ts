@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { looksLikeToken } from './auth/tokens';
 
 /** Settings read from the environment; every variable is listed in the README. */
 export interface VaporConfig {
@@ -15,6 +16,10 @@ export interface VaporConfig {
 	sseMaxBufferBytes: number;
 	/** A stream client that takes nothing for this long while history waits is dropped. */
 	sseStallMs: number;
+	/** VAPOR_READ_TOKEN_REQUIRED=1: API reads (JSON and event streams) need a token too, not only writes. */
+	readTokenRequired: boolean;
+	/** VAPOR_BOOTSTRAP_TOKEN: a token stored on start, for deployments and tests that need one before any UI. */
+	bootstrapToken: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -29,8 +34,29 @@ function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, 
 	return value;
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+	const raw = env[name]?.trim() ?? '';
+	if (raw === '' || raw === '0') return false;
+	if (raw === '1') return true;
+	throw new ConfigError(`${name} must be 1 or 0; it is "${raw}".`);
+}
+
+function bootstrapToken(env: NodeJS.ProcessEnv): string | undefined {
+	const raw = env.VAPOR_BOOTSTRAP_TOKEN?.trim();
+	if (!raw) return undefined;
+	if (!looksLikeToken(raw)) {
+		throw new ConfigError(
+			'VAPOR_BOOTSTRAP_TOKEN must look like a Vapor token: "vpr_" and at least 32 letters, digits, "-" or "_" ' +
+				'(make one with: node -e "console.log(\'vpr_\' + require(\'crypto\').randomBytes(32).toString(\'base64url\'))").'
+		);
+	}
+	return raw;
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 	return {
+		readTokenRequired: flag(env, 'VAPOR_READ_TOKEN_REQUIRED'),
+		bootstrapToken: bootstrapToken(env),
 		databaseUrl: env.DATABASE_URL?.trim() || undefined,
 		dataDir: path.resolve(env.VAPOR_DATA_DIR?.trim() || '.vapor'),
 		demo: env.VAPOR_DEMO !== '0',

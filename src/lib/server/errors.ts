@@ -14,6 +14,9 @@ export class HttpError extends Error {
 export const badRequest = (message: string, fields?: FieldErrors) => new HttpError(400, message, fields);
 export const notFound = (message: string) => new HttpError(404, message);
 export const conflict = (message: string) => new HttpError(409, message);
+/** A missing, wrong or revoked API token; the answer carries `WWW-Authenticate: Bearer`. */
+export const unauthorized = (message: string) => new HttpError(401, message);
+export const payloadTooLarge = (message: string) => new HttpError(413, message);
 
 /** Connection-level failures mean the database is away, not that the request was wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {

@@ -5,13 +5,18 @@ import { log } from './log';
 /** The JSON error body every endpoint answers with: `{ error, fields? }`. */
 export function errorResponse(error: unknown, event: RequestEvent): Response {
 	if (error instanceof HttpError) {
-		return json({ error: error.message, ...(error.fields ? { fields: error.fields } : {}) }, { status: error.status });
+		const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer realm="Vapor"' } : {};
+		return json({ error: error.message, ...(error.fields ? { fields: error.fields } : {}) }, { status: error.status, headers });
 	}
 	const context = { method: event.request.method, path: event.url.pathname, error };
 	// SvelteKit's own client errors, such as 413 for a body over BODY_SIZE_LIMIT.
 	const status = (error as { status?: unknown } | null)?.status;
 	if (typeof status === 'number' && status >= 400 && status < 500) {
-		const message = status === 413 ? 'The request body is too large.' : String((error as Error).message || 'Bad request.');
+		const limit = process.env.BODY_SIZE_LIMIT?.trim() || '512K';
+		const message =
+			status === 413
+				? `The request body is too large: this server takes at most ${limit} (BODY_SIZE_LIMIT).`
+				: String((error as Error).message || 'Bad request.');
 		return json({ error: message }, { status });
 	}
 	if (isDatabaseUnavailable(error)) {
@@ -33,9 +38,9 @@ export function api<E extends RequestEvent>(handler: (event: E) => Promise<Respo
 	};
 }
 
-export async function readJsonBody(request: Request): Promise<unknown> {
+export async function readJsonBody(request: Request, expected = 'the job as a JSON object'): Promise<unknown> {
 	const text = await request.text();
-	if (text.trim() === '') throw badRequest('The request body is empty: send the job as a JSON object.');
+	if (text.trim() === '') throw badRequest(`The request body is empty: send ${expected}.`);
 	try {
 		return JSON.parse(text);
 	} catch (error) {

@@ -4,6 +4,7 @@ import { databaseTarget, describeTarget, openDatabase, type DatabaseHandle, type
 import { migrateToLatest } from './db/migrate';
 import { JobEvents } from './events/job-events';
 import { seedDemoJobs } from './jobs/demo-jobs';
+import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
 import { Simulator } from './simulator/simulator';
@@ -50,6 +51,16 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const ready = (async () => {
 		const applied = await migrateToLatest(database.db);
 		log.info('database ready', { database: describeTarget(target), migrationsApplied: applied.length });
+		if (config.bootstrapToken) {
+			const outcome = await ensureBootstrapToken(database.db, config.bootstrapToken);
+			if (outcome === 'stored') log.info('stored the token from VAPOR_BOOTSTRAP_TOKEN');
+			if (outcome === 'name taken') {
+				log.warn(
+					'VAPOR_BOOTSTRAP_TOKEN changed, but the previous one is still active under that name: revoke it ' +
+						'(Settings page, or npm run token -- revoke VAPOR_BOOTSTRAP_TOKEN) and restart to store the new one'
+				);
+			}
+		}
 		if (config.demo) {
 			const created = await seedDemoJobs(database.db);
 			if (created > 0) log.info('created demo jobs', { count: created });
@@ -94,6 +105,11 @@ function current(): Vapor {
 /** The one Kysely instance of this process. */
 export function db(): Db {
 	return current().database.db;
+}
+
+/** The settings this process started with. */
+export function config(): VaporConfig {
+	return current().config;
 }
 
 /** The publisher of this process's job events. */

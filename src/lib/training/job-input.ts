@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import { BASE_MODEL_IDS, DATASET_IDS } from './catalogue';
+import { JOB_SOURCES, STEPS_PER_EPOCH, type JobSource } from './job';
 
 /** Limits of a new job, shared by the form, the API and the database CHECKs. */
 export const JOB_LIMITS = {
 	name: { min: 1, max: 100 },
 	epochs: { min: 1, max: 1000, default: 3 },
 	learningRate: { max: 1, default: 3e-4 },
-	batchSize: { min: 1, max: 4096, default: 32 }
+	batchSize: { min: 1, max: 4096, default: 32 },
+	/** Only external jobs choose it; simulated ones have STEPS_PER_EPOCH. */
+	stepsPerEpoch: { min: 1, max: 1_000_000, default: STEPS_PER_EPOCH },
+	/** External jobs name their own model and dataset (free text). */
+	label: { max: 100, default: 'custom' }
 } as const;
 
 function numberField(label: string) {
@@ -20,41 +25,86 @@ function wholeNumberBetween(label: string, min: number, max: number) {
 	return numberField(label).int(`${label} must be a whole number.`).min(min, range).max(max, range);
 }
 
-const newJobSchema = z.strictObject(
+const commonFields = {
+	name: z
+		.string({ error: 'Name must be text.' })
+		.trim()
+		.min(JOB_LIMITS.name.min, 'Give the job a name.')
+		.max(JOB_LIMITS.name.max, `Name must be at most ${JOB_LIMITS.name.max} characters.`),
+	epochs: wholeNumberBetween('Epochs', JOB_LIMITS.epochs.min, JOB_LIMITS.epochs.max).default(JOB_LIMITS.epochs.default),
+	learningRate: numberField('Learning rate')
+		.gt(0, 'Learning rate must be greater than 0.')
+		.max(JOB_LIMITS.learningRate.max, 'Learning rate must be at most 1.')
+		.default(JOB_LIMITS.learningRate.default),
+	batchSize: wholeNumberBetween('Batch size', JOB_LIMITS.batchSize.min, JOB_LIMITS.batchSize.max).default(
+		JOB_LIMITS.batchSize.default
+	)
+};
+
+const NOT_AN_OBJECT = 'The job must be a JSON object.';
+
+/** A job the simulator trains: model and dataset come from the catalogue. */
+const simulatedJobSchema = z.strictObject(
 	{
-		name: z
-			.string({ error: 'Name must be text.' })
-			.trim()
-			.min(JOB_LIMITS.name.min, 'Give the job a name.')
-			.max(JOB_LIMITS.name.max, `Name must be at most ${JOB_LIMITS.name.max} characters.`),
+		...commonFields,
+		source: z.literal('simulated').default('simulated'),
 		baseModel: z.enum(BASE_MODEL_IDS, {
 			error: `Choose a base model from the catalogue: ${BASE_MODEL_IDS.join(', ')}.`
 		}),
 		dataset: z.enum(DATASET_IDS, {
 			error: `Choose a dataset from the catalogue: ${DATASET_IDS.join(', ')}.`
 		}),
-		epochs: wholeNumberBetween('Epochs', JOB_LIMITS.epochs.min, JOB_LIMITS.epochs.max).default(
-			JOB_LIMITS.epochs.default
-		),
-		learningRate: numberField('Learning rate')
-			.gt(0, 'Learning rate must be greater than 0.')
-			.max(JOB_LIMITS.learningRate.max, 'Learning rate must be at most 1.')
-			.default(JOB_LIMITS.learningRate.default),
-		batchSize: wholeNumberBetween('Batch size', JOB_LIMITS.batchSize.min, JOB_LIMITS.batchSize.max).default(
-			JOB_LIMITS.batchSize.default
-		)
+		stepsPerEpoch: z.literal(STEPS_PER_EPOCH, `A simulated job has ${STEPS_PER_EPOCH} steps per epoch; leave stepsPerEpoch out.`).default(STEPS_PER_EPOCH)
 	},
-	{ error: 'The job must be a JSON object.' }
+	{ error: NOT_AN_OBJECT }
 );
 
-export type NewJob = z.output<typeof newJobSchema>;
+function label(name: string) {
+	return z
+		.string({ error: `${name} must be text.` })
+		.trim()
+		.min(1, `${name} must not be blank (leave it out for "${JOB_LIMITS.label.default}").`)
+		.max(JOB_LIMITS.label.max, `${name} must be at most ${JOB_LIMITS.label.max} characters.`)
+		.default(JOB_LIMITS.label.default);
+}
+
+/** A job a training script reports into: it names its own model and dataset and its epoch length. */
+const externalJobSchema = z.strictObject(
+	{
+		...commonFields,
+		source: z.literal('external'),
+		baseModel: label('Base model'),
+		dataset: label('Dataset'),
+		stepsPerEpoch: wholeNumberBetween('Steps per epoch', JOB_LIMITS.stepsPerEpoch.min, JOB_LIMITS.stepsPerEpoch.max).default(
+			JOB_LIMITS.stepsPerEpoch.default
+		)
+	},
+	{ error: NOT_AN_OBJECT }
+);
+
+export interface NewJob {
+	source: JobSource;
+	name: string;
+	baseModel: string;
+	dataset: string;
+	epochs: number;
+	stepsPerEpoch: number;
+	learningRate: number;
+	batchSize: number;
+}
 export type FieldErrors = Partial<Record<string, string>>;
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; error: string; fields: FieldErrors };
 
 /** Validates a new job; every bad field gets a message a person understands. */
 export function validateNewJob(input: unknown): Validated<NewJob> {
-	const parsed = newJobSchema.safeParse(input);
+	const source = (input as { source?: unknown } | null)?.source;
+	if (input && typeof input === 'object' && !Array.isArray(input) && source !== undefined && !JOB_SOURCES.includes(source as JobSource)) {
+		const message = 'Source must be "simulated" (the built-in simulator trains it) or "external" (your training script reports its points).';
+		return { ok: false, error: message, fields: { source: message } };
+	}
+	const schema = source === 'external' ? externalJobSchema : simulatedJobSchema;
+	const parsed = schema.safeParse(input);
 	if (parsed.success) return { ok: true, value: parsed.data };
 
 	const fields: FieldErrors = {};
@@ -74,7 +124,7 @@ export function validateNewJob(input: unknown): Validated<NewJob> {
 	return { ok: false, error, fields };
 }
 
-const NUMERIC_FIELDS = ['epochs', 'learningRate', 'batchSize'] as const;
+const NUMERIC_FIELDS = ['epochs', 'learningRate', 'batchSize', 'stepsPerEpoch'] as const;
 
 /**
  * Turns an HTML form into the same input the JSON API takes: numeric fields become
@@ -83,11 +133,17 @@ const NUMERIC_FIELDS = ['epochs', 'learningRate', 'batchSize'] as const;
  */
 export function newJobInputFromForm(form: FormData): Record<string, unknown> {
 	const input: Record<string, unknown> = {};
-	for (const key of ['name', 'baseModel', 'dataset', ...NUMERIC_FIELDS]) {
+	const source = form.get('source') ?? 'simulated';
+	input.source = source;
+	// Only an external job chooses its epoch length; the simulated one would refuse the field.
+	const numeric = NUMERIC_FIELDS.filter((key) => key !== 'stepsPerEpoch' || source === 'external');
+	for (const key of ['name', 'baseModel', 'dataset', ...numeric]) {
 		const value = form.get(key);
 		input[key] = typeof value === 'string' ? value : undefined;
 	}
-	for (const key of NUMERIC_FIELDS) {
+	// A blank model or dataset of an external job means "not said" (the default), not an error.
+	if (source === 'external') for (const key of ['baseModel', 'dataset']) if (String(input[key] ?? '').trim() === '') delete input[key];
+	for (const key of numeric) {
 		const text = String(input[key] ?? '').trim();
 		const number = text === '' ? Number.NaN : Number(text);
 		input[key] = Number.isFinite(number) ? number : text;

@@ -3,6 +3,10 @@
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'stopped'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** Who writes a job's points: the built-in simulator, or a training script through the API. */
+export const JOB_SOURCES = ['simulated', 'external'] as const;
+export type JobSource = (typeof JOB_SOURCES)[number];
+
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'stopped'];
 export const STEPS_PER_EPOCH = 100;
 
@@ -22,6 +26,7 @@ export interface Job {
 	learningRate: number;
 	batchSize: number;
 	status: JobStatus;
+	source: JobSource;
 	createdAt: string;
 	startedAt: string | null;
 	finishedAt: string | null;

@@ -30,7 +30,7 @@ describe('progress and ETA', () => {
 describe('summarizeProgress', () => {
 	const base = {
 		id: 'x', name: 'x', baseModel: 'bert-base', dataset: 'imdb', epochs: 3, stepsPerEpoch: 100, totalSteps: 300,
-		learningRate: 3e-4, batchSize: 32, createdAt: '2026-01-01T00:00:00.000Z', error: null, latestLoss: null, latestAccuracy: null
+		learningRate: 3e-4, batchSize: 32, source: 'simulated', createdAt: '2026-01-01T00:00:00.000Z', error: null, latestLoss: null, latestAccuracy: null
 	} as const;
 	const start = Date.parse('2026-01-01T00:01:00.000Z');
 

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 
-import type { JobStatus } from '../../training/job';
+import type { JobSource, JobStatus } from '../../training/job';
 
 /** A timestamptz with a database default. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -19,6 +19,8 @@ export interface JobsTable {
 	/** Seeds the simulated curve so that a job replays the same curve. */
 	seed: number;
 	status: Generated<JobStatus>;
+	/** 'simulated' jobs are advanced by the simulator; 'external' ones by a training script through the API. */
+	source: Generated<JobSource>;
 	error: string | null;
 	created_at: CreatedAt;
 	started_at: MaybeTimestamp;
@@ -45,8 +47,19 @@ export interface MetricBlocksTable {
 	recorded_at: Date[];
 }
 
+/** API tokens, kept as SHA-256 hashes; the token itself is shown once. */
+export interface ApiTokensTable {
+	id: Generated<string>;
+	name: string;
+	token_hash: string;
+	hint: string;
+	created_at: CreatedAt;
+	revoked_at: MaybeTimestamp;
+}
+
 export interface Database {
 	jobs: JobsTable;
 	metrics: MetricsTable;
 	metric_blocks: MetricBlocksTable;
+	api_tokens: ApiTokensTable;
 }

@@ -21,9 +21,11 @@ export async function getJobs(db: Db): Promise<Job[]> {
 export async function createValidJob(db: Db, events: JobEvents, job: NewJob): Promise<Job> {
 	const row = await insertJob(db, {
 		name: job.name,
+		source: job.source,
 		base_model: job.baseModel,
 		dataset: job.dataset,
 		epochs: job.epochs,
+		steps_per_epoch: job.stepsPerEpoch,
 		learning_rate: job.learningRate,
 		batch_size: job.batchSize,
 		seed: newSeed()

@@ -27,6 +27,7 @@ export function toJob(row: JobWithLatest): Job {
 		learningRate: row.learning_rate,
 		batchSize: row.batch_size,
 		status: row.status,
+		source: row.source,
 		createdAt: row.created_at.toISOString(),
 		startedAt: iso(row.started_at),
 		finishedAt: iso(row.finished_at),

@@ -65,6 +65,7 @@ export async function cloneJob(db: Db, events: JobEvents, id: string): Promise<J
 	const job = toJob(
 		await insertJob(db, {
 			name: source.name,
+			source: source.source,
 			base_model: source.base_model,
 			dataset: source.dataset,
 			epochs: source.epochs,

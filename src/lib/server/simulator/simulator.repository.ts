@@ -30,6 +30,7 @@ export async function listRunningJobs(db: Db): Promise<RunningJob[]> {
 		)
 		.select(['jobs.id', 'seed', 'learning_rate', 'batch_size', 'steps_per_epoch', 'epochs', 'latest.step'])
 		.where('jobs.status', '=', 'running')
+		.where('jobs.source', '=', 'simulated')
 		.execute();
 	return rows.map((row) => ({
 		id: row.id,
@@ -80,7 +81,7 @@ export async function commitTick(
 	// cost a third of the statement's time.
 	const { rows } = await sql<{ committed_at: Date | string; skipped: string[] | null; finished: { job_id: string; status: JobStatus }[] | null }>`
 		with running as (
-			select id from jobs where id = any(${jobIds}::uuid[]) and status = 'running' for update
+			select id from jobs where id = any(${jobIds}::uuid[]) and status = 'running' and source = 'simulated' for update
 		),
 		inserted as (
 			insert into metrics (job_id, step, epoch, loss, accuracy)
