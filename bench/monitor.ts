@@ -18,7 +18,7 @@ import { openDatabase } from '../src/lib/server/db';
 import { rollUpCompletedBlocks } from '../src/lib/server/metrics/metric-blocks.repository';
 import { CHART_DRAWN_MARK } from '../src/lib/monitor/first-draw';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
-import { startServer } from '../tests/support/server';
+import { authorization, startServer } from '../tests/support/server';
 import { ensureBuild } from './lib/build';
 import { envNumber, onAbort, printTable, round, summarize, type Summary } from './lib/measure';
 
@@ -206,7 +206,7 @@ export async function runMonitorSuite() {
 		const drawn = await timeToDrawnChart(browser, pageUrl);
 
 		console.log(`monitor: frame times for ${FRAME_WINDOW_MS / 1000} s while a point arrives every ${STEP_MS} ms …`);
-		await fetch(`${server.url}/api/training/jobs/${live!.id}/start`, { method: 'POST' }).then((r) => {
+		await fetch(`${server.url}/api/training/jobs/${live!.id}/start`, { method: 'POST', headers: authorization() }).then((r) => {
 			if (!r.ok) throw new Error(`start → ${r.status}`);
 		});
 		const frames = await frameTimes(browser, pageUrl);
