@@ -2,6 +2,7 @@ import type { Migration } from 'kysely/migration';
 import * as createJobsAndMetrics from './2026-11-29T0000_create-jobs-and-metrics';
 import * as metricBlocks from './2026-11-29T0100_metric-blocks';
 import * as externalJobsAndTokens from './2026-11-29T0300_external-jobs-and-tokens';
+import * as jobLeases from './2026-11-29T0400_job-leases';
 
 /**
  * Every migration, by name. Listed by hand rather than read from the folder so that
@@ -10,5 +11,6 @@ import * as externalJobsAndTokens from './2026-11-29T0300_external-jobs-and-toke
 export const migrations: Record<string, Migration> = {
 	'2026-11-29T0000_create-jobs-and-metrics': createJobsAndMetrics,
 	'2026-11-29T0100_metric-blocks': metricBlocks,
-	'2026-11-29T0300_external-jobs-and-tokens': externalJobsAndTokens
+	'2026-11-29T0300_external-jobs-and-tokens': externalJobsAndTokens,
+	'2026-11-29T0400_job-leases': jobLeases
 };

@@ -20,6 +20,10 @@ export const init: ServerInit = async () => {
 		process.once('sveltekit:shutdown', async (reason) => {
 			log.info('shutting down', { reason });
 			await stopVapor();
+			log.info('stopped');
+			// Everything of ours is closed; a handle a library left open must not keep the
+			// process (and its port) alive. Unref'd: a clean exit comes first.
+			if (!dev) setTimeout(() => process.exit(0), 2_000).unref();
 		});
 	}
 };

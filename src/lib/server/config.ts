@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { looksLikeToken } from './auth/tokens';
 
@@ -20,6 +21,10 @@ export interface VaporConfig {
 	readTokenRequired: boolean;
 	/** VAPOR_BOOTSTRAP_TOKEN: a token stored on start, for deployments and tests that need one before any UI. */
 	bootstrapToken: string | undefined;
+	/** How long an instance's claim on a running job lasts unless renewed; another instance takes over after it. */
+	leaseMs: number;
+	/** This process's name in leases, logs and notifications; unique per running instance. */
+	instanceId: string;
 }
 
 export class ConfigError extends Error {}
@@ -53,6 +58,18 @@ function bootstrapToken(env: NodeJS.ProcessEnv): string | undefined {
 	return raw;
 }
 
+function instanceId(env: NodeJS.ProcessEnv): string {
+	const raw = env.VAPOR_INSTANCE_ID?.trim();
+	// Host and port by default: unique among live instances (one server per port), and the
+	// same after a restart, so a restarted instance takes its own jobs back at once
+	// instead of waiting for their leases to expire.
+	if (!raw) return `${os.hostname().slice(0, 40)}:${env.PORT?.trim() || '3000'}`;
+	if (!/^[\w.:-]{1,64}$/.test(raw)) {
+		throw new ConfigError(`VAPOR_INSTANCE_ID must be 1 to 64 letters, digits, ".", ":", "-" or "_"; it is "${raw.slice(0, 80)}".`);
+	}
+	return raw;
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 	return {
 		readTokenRequired: flag(env, 'VAPOR_READ_TOKEN_REQUIRED'),
@@ -63,6 +80,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 		simStepMs: integerSetting(env, 'VAPOR_SIM_STEP_MS', 200, 1, 60_000),
 		sseHeartbeatMs: integerSetting(env, 'VAPOR_SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000),
 		sseMaxBufferBytes: integerSetting(env, 'VAPOR_SSE_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 1024, 1024 ** 3),
-		sseStallMs: integerSetting(env, 'VAPOR_SSE_STALL_MS', 30_000, 100, 3_600_000)
+		sseStallMs: integerSetting(env, 'VAPOR_SSE_STALL_MS', 30_000, 100, 3_600_000),
+		leaseMs: integerSetting(env, 'VAPOR_LEASE_MS', 5_000, 500, 600_000),
+		instanceId: instanceId(env)
 	};
 }

@@ -3,6 +3,7 @@ import { HttpError } from './errors';
 import { databaseTarget, describeTarget, openDatabase, type DatabaseHandle, type Db } from './db';
 import { migrateToLatest } from './db/migrate';
 import { JobEvents } from './events/job-events';
+import { NotificationRelay } from './events/notification-relay';
 import { seedDemoJobs } from './jobs/demo-jobs';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
@@ -19,6 +20,8 @@ interface Vapor {
 	events: JobEvents;
 	simulator: Simulator;
 	rollups: BlockRollups;
+	/** Other instances' changes, on Postgres; PGlite has one process only. */
+	relay: NotificationRelay | undefined;
 	streams: StreamDeps;
 	jobsFeed: JobsFeed;
 	ready: Promise<void>;
@@ -37,9 +40,10 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 
 	const target = databaseTarget(config);
 	const database = openDatabase(target);
-	const events = new JobEvents();
+	const events = new JobEvents(config.instanceId);
 	const rollups = new BlockRollups(database.db);
-	const simulator = new Simulator(database.db, events, rollups, { stepMs: config.simStepMs });
+	const relay = database.postgres ? new NotificationRelay(database.db, database.postgres, events) : undefined;
+	const simulator = new Simulator(database.db, events, rollups, { stepMs: config.simStepMs, leaseMs: config.leaseMs });
 	const sse = {
 		heartbeatMs: config.sseHeartbeatMs,
 		maxBufferBytes: config.sseMaxBufferBytes,
@@ -65,10 +69,11 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 			const created = await seedDemoJobs(database.db);
 			if (created > 0) log.info('created demo jobs', { count: created });
 		}
+		await relay?.start();
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, events, simulator, rollups, streams, jobsFeed, ready };
+	global[KEY] = { config, database, events, simulator, rollups, relay, streams, jobsFeed, ready };
 	return ready;
 }
 
@@ -90,9 +95,22 @@ export async function stopVapor(): Promise<void> {
 	if (!vapor) return;
 	delete global[KEY];
 	await vapor.ready.catch(() => {});
-	await vapor.simulator.stop();
-	await vapor.rollups.idle();
-	await vapor.database.close();
+	// Each step is bounded: a database that went away mid-query must not keep the process alive.
+	await boundedStep('stop the simulator', () => vapor.simulator.stop());
+	await boundedStep('finish block roll-ups', () => vapor.rollups.idle());
+	await boundedStep('stop relaying other instances\' changes', async () => vapor.relay?.stop());
+	await boundedStep('close the database', () => vapor.database.close());
+}
+
+const STOP_STEP_MS = 5_000;
+
+async function boundedStep(name: string, step: () => Promise<unknown>): Promise<void> {
+	let timer: NodeJS.Timeout | undefined;
+	const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_STEP_MS)));
+	const outcome = await Promise.race([step().then(() => 'done' as const, (error: unknown) => error), timedOut]);
+	clearTimeout(timer);
+	if (outcome === 'timeout') log.warn(`shutdown: could not ${name} in ${STOP_STEP_MS} ms; going on`);
+	else if (outcome !== 'done') log.warn(`shutdown: could not ${name}`, { error: outcome });
 }
 
 function current(): Vapor {

@@ -25,6 +25,9 @@ export interface JobsTable {
 	created_at: CreatedAt;
 	started_at: MaybeTimestamp;
 	finished_at: MaybeTimestamp;
+	/** The instance that advances this running job, until `lease_expires_at` unless renewed. */
+	lease_owner: string | null;
+	lease_expires_at: MaybeTimestamp;
 }
 
 export interface MetricsTable {
@@ -57,9 +60,16 @@ export interface ApiTokensTable {
 	revoked_at: MaybeTimestamp;
 }
 
+/** Heartbeats of live instances: running jobs are shared out among them. */
+export interface VaporInstancesTable {
+	id: string;
+	seen_at: CreatedAt;
+}
+
 export interface Database {
 	jobs: JobsTable;
 	metrics: MetricsTable;
 	metric_blocks: MetricBlocksTable;
 	api_tokens: ApiTokensTable;
+	vapor_instances: VaporInstancesTable;
 }

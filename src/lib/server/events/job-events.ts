@@ -11,7 +11,7 @@ import type { Job, MetricPoint } from '../../training/job';
  */
 export class JobEvents {
 	readonly bus = new EventBus();
-	readonly instanceId = randomUUID().slice(0, 8);
+	constructor(readonly instanceId: string = randomUUID().slice(0, 8)) {}
 
 	/** Call after the status change is committed. */
 	async statusChanged(db: Db, job: Job): Promise<void> {

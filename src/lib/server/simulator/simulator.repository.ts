@@ -14,7 +14,8 @@ export interface RunningJob {
 	lastStep: number;
 }
 
-export async function listRunningJobs(db: Db): Promise<RunningJob[]> {
+/** The running jobs whose lease `owner` holds (see leases.repository), with their last steps. */
+export async function listRunningJobs(db: Db, owner: string): Promise<RunningJob[]> {
 	const rows = await db
 		.selectFrom('jobs')
 		.leftJoinLateral(
@@ -31,6 +32,7 @@ export async function listRunningJobs(db: Db): Promise<RunningJob[]> {
 		.select(['jobs.id', 'seed', 'learning_rate', 'batch_size', 'steps_per_epoch', 'epochs', 'latest.step'])
 		.where('jobs.status', '=', 'running')
 		.where('jobs.source', '=', 'simulated')
+		.where('jobs.lease_owner', '=', owner)
 		.execute();
 	return rows.map((row) => ({
 		id: row.id,
@@ -65,9 +67,10 @@ export interface TickResult {
 /**
  * Commits one tick in ONE statement: the points of every job (one unnest insert), the
  * jobs that completed or failed, and the NOTIFY messages that tell other processes.
- * Rows of jobs that stopped meanwhile are locked out (FOR UPDATE, then status
- * re-checked), so a point never lands after a stop and a stop never lands after
- * completion. The primary key (job_id, step) makes a duplicate point impossible.
+ * Rows of jobs that stopped meanwhile, or whose lease another instance has taken, are
+ * locked out (FOR UPDATE, then status and lease owner re-checked), so a point never
+ * lands after a stop, a stop never lands after completion, and two instances never
+ * both advance a job. The primary key (job_id, step) makes a duplicate point impossible.
  */
 export async function commitTick(
 	db: Db,
@@ -81,7 +84,9 @@ export async function commitTick(
 	// cost a third of the statement's time.
 	const { rows } = await sql<{ committed_at: Date | string; skipped: string[] | null; finished: { job_id: string; status: JobStatus }[] | null }>`
 		with running as (
-			select id from jobs where id = any(${jobIds}::uuid[]) and status = 'running' and source = 'simulated' for update
+			select id from jobs
+			where id = any(${jobIds}::uuid[]) and status = 'running' and source = 'simulated' and lease_owner = ${instanceId}
+			for update
 		),
 		inserted as (
 			insert into metrics (job_id, step, epoch, loss, accuracy)

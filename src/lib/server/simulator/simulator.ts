@@ -6,6 +6,7 @@ import { toJob } from '../jobs/jobs.table';
 import { log } from '../log';
 import type { BlockRollups } from '../metrics/block-rollups';
 import { planTick } from './plan';
+import { releaseLeases, renewAndClaimLeases } from './leases.repository';
 import { commitTick, listRunningJobs, type RunningJob } from './simulator.repository';
 import type { MetricPoint } from '../../training/job';
 
@@ -14,7 +15,9 @@ export interface SimulatorOptions {
 	stepMs: number;
 	/** The longest wait between retries while the database fails. */
 	maxBackoffMs?: number;
-	/** How often the running jobs are read again even when no status change was seen here. */
+	/** How long a claim on a running job lasts unless renewed (see leases.repository). */
+	leaseMs?: number;
+	/** How often leases are renewed and the held jobs read again; by default a fifth of the lease, at most 1 s. */
 	refreshMs?: number;
 }
 
@@ -23,11 +26,14 @@ export interface TickSummary {
 	finished: number;
 }
 
+const DEFAULT_LEASE_MS = 5_000;
+
 /**
- * Advances every running job by one step per tick, on the server, whether or not
- * anyone watches. All state lives in the database: a tick reads each running job's
- * last committed step and writes the next one, so a restarted process (or a failed
- * tick retried) continues exactly where the database says, with no gap and no duplicate.
+ * Advances every running job it holds the lease of by one step per tick, on the server,
+ * whether or not anyone watches. All state lives in the database: a tick reads each
+ * running job's last committed step and writes the next one, so a restarted process,
+ * a failed tick retried, or another instance taking over an expired lease continues
+ * exactly where the database says, with no gap and no duplicate.
  */
 export class Simulator {
 	#timer: NodeJS.Timeout | undefined;
@@ -35,10 +41,10 @@ export class Simulator {
 	#current: Promise<void> = Promise.resolve();
 	#consecutiveFailures = 0;
 	/**
-	 * The running jobs and their last committed steps, as the last read and the commits
-	 * since have left them. It saves a read per tick; it is dropped (and read again) on
-	 * any status change, after a failed tick, and every `refreshMs`, so changes made by
-	 * other processes are picked up too.
+	 * The running jobs this instance holds, and their last committed steps, as the last
+	 * read and the commits since have left them. It saves a read per tick; it is dropped
+	 * (leases renewed or claimed, and read again) on any status change, after a failed
+	 * tick, and every `refreshMs`, so changes made by other instances are picked up too.
 	 */
 	#running: Map<string, RunningJob> | undefined;
 	#readAt = 0;
@@ -54,10 +60,17 @@ export class Simulator {
 		});
 	}
 
+	get #leaseMs(): number {
+		return this.options.leaseMs ?? DEFAULT_LEASE_MS;
+	}
+
 	async #runningJobs(): Promise<Map<string, RunningJob>> {
-		if (!this.#running || performance.now() - this.#readAt > (this.options.refreshMs ?? 1_000)) {
+		const refreshMs = this.options.refreshMs ?? Math.min(1_000, this.#leaseMs / 5);
+		if (!this.#running || performance.now() - this.#readAt > refreshMs) {
 			this.#readAt = performance.now();
-			this.#running = new Map((await listRunningJobs(this.db)).map((job) => [job.id, job]));
+			const owner = this.events.instanceId;
+			await renewAndClaimLeases(this.db, owner, this.#leaseMs);
+			this.#running = new Map((await listRunningJobs(this.db, owner)).map((job) => [job.id, job]));
 		}
 		return this.#running;
 	}
@@ -72,11 +85,20 @@ export class Simulator {
 		this.#schedule(0);
 	}
 
-	/** Stops the loop and waits for a tick in flight to finish. */
+	/** Stops the loop, waits for a tick in flight, and hands this instance's jobs to the others. */
 	async stop(): Promise<void> {
+		const wasActive = this.#active;
 		this.#active = false;
 		clearTimeout(this.#timer);
 		await this.#current;
+		if (!wasActive) return;
+		this.#running = undefined;
+		try {
+			await releaseLeases(this.db, this.events.instanceId);
+		} catch (error) {
+			// Other instances take the jobs over when the leases expire instead.
+			log.warn('could not release job leases on stop', { instance: this.events.instanceId, error });
+		}
 	}
 
 	/** One tick: read, plan, commit in one statement, then publish what was committed. */

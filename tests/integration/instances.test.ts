@@ -1,0 +1,143 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../migrations';
+import { apiClient, stepsUpTo } from '../support/api-client';
+import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster';
+import { startServer, type RunningServer } from '../support/server';
+import { readStream, stepsOf } from '../support/sse-client';
+import { waitFor } from '../support/wait';
+
+// Several instances need real Postgres: the embedded database is one process by design
+// (a second process on its data folder is refused; see restart.test.ts).
+const env = (url: string) => ({ DATABASE_URL: url, VAPOR_SIM_STEP_MS: '20', VAPOR_LEASE_MS: '1500' });
+
+describe('two instances on one Postgres', () => {
+	let cluster: PostgresCluster;
+	let sql: postgres.Sql;
+	let a: RunningServer;
+	let b: RunningServer;
+
+	beforeAll(async () => {
+		// Its own cluster: the fault tests restart it.
+		cluster = await startPostgresCluster();
+		sql = postgres(cluster.url, { max: 2, onnotice: () => {} });
+		// Started at the same moment on an empty database.
+		[a, b] = await Promise.all([startServer(env(cluster.url)), startServer(env(cluster.url))]);
+	}, 120_000);
+	afterAll(async () => {
+		await Promise.all([a?.stop(), b?.stop()]);
+		await sql?.end({ timeout: 5 });
+		cluster?.stop();
+	});
+
+	const leaseOwners = async (ids: string[]) =>
+		(await sql<{ id: string; lease_owner: string | null }[]>`select id, lease_owner from jobs where id = any(${ids}::uuid[])`).map(
+			(row) => row.lease_owner
+		);
+	const stepsInDatabase = async (id: string) =>
+		(await sql<{ step: number }[]>`select step from metrics where job_id = ${id} order by step`).map((row) => row.step);
+
+	it('runs the migrations once when both start together, and both serve', async () => {
+		const applied = await sql<{ name: string }[]>`select name from kysely_migration order by name`;
+		expect(applied.map((row) => row.name)).toEqual(Object.keys(migrations).sort());
+		for (const server of [a, b]) expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+	});
+
+	it('spreads running jobs over both, and streams a job run by A live from B, resuming on A exactly where it was', async () => {
+		const api = apiClient(a.url);
+		const jobs = await Promise.all([1, 2, 3, 4].map((n) => api.createJob({ name: `spread ${n}`, epochs: 3 })));
+		// Started through B: takes effect on whichever instance claims the job.
+		for (const job of jobs) await apiClient(b.url).start(job.id);
+		await waitFor(async () => new Set(await leaseOwners(jobs.map((j) => j.id))).size === 2, 10_000, 'both instances to hold jobs');
+
+		// Watch a job on the instance that does not simulate it.
+		const watched = jobs[0]!;
+		const owner = (await leaseOwners([watched.id]))[0]!;
+		const home = owner.endsWith(`:${a.port}`) ? a : b;
+		const elsewhere = home === a ? b : a;
+		const stepAtConnect = (await api.getJob(watched.id)).currentStep;
+		const first = await readStream(`${elsewhere.url}/api/training/jobs/${watched.id}/stream`, {
+			timeoutMs: 20_000,
+			stopWhen: (stream) => Math.max(0, ...stepsOf(stream.events)) >= stepAtConnect + 40
+		});
+		const firstSteps = stepsOf(first.events);
+		expect(Math.max(...firstSteps)).toBeGreaterThanOrEqual(stepAtConnect + 40);
+		const lastId = first.events.at(-1)!.lastEventId;
+
+		const rest = await readStream(`${home.url}/api/training/jobs/${watched.id}/stream`, {
+			headers: { 'last-event-id': lastId },
+			timeoutMs: 30_000
+		});
+		expect(rest.ended).toBe(true);
+		expect([...firstSteps, ...stepsOf(rest.events)]).toEqual(stepsUpTo(300));
+
+		for (const job of jobs) {
+			await waitFor(async () => (await api.getJob(job.id)).status === 'completed', 30_000, `${job.name} to complete`);
+			expect(await stepsInDatabase(job.id)).toEqual(stepsUpTo(300));
+		}
+	}, 120_000);
+
+	it('moves the jobs of a SIGKILLed instance to the survivor, which finishes them with every step exactly once', async () => {
+		const api = apiClient(b.url);
+		const jobs = await Promise.all([1, 2, 3, 4].map((n) => api.createJob({ name: `takeover ${n}`, epochs: 4 })));
+		for (const job of jobs) await api.start(job.id);
+		await waitFor(async () => new Set(await leaseOwners(jobs.map((j) => j.id))).size === 2, 10_000, 'both instances to hold jobs');
+		await waitFor(async () => (await api.getJob(jobs[0]!.id)).currentStep >= 50, 10_000);
+
+		await a.kill();
+		for (const job of jobs) {
+			await waitFor(
+				async () => (await api.getJob(job.id)).status === 'completed',
+				45_000,
+				() => `${job.name} to complete on the survivor; it said:\n${b.output().slice(-3000)}`
+			);
+			expect(await stepsInDatabase(job.id)).toEqual(stepsUpTo(400));
+		}
+		a = await startServer(env(cluster.url));
+	}, 120_000);
+
+	it('survives a Postgres restart: 503 health while away, then both resume, streams resume by id, no step lost or doubled', async () => {
+		const api = apiClient(a.url);
+		const job = await api.createJob({ name: 'through a restart, two instances', epochs: 5 });
+		await api.start(job.id);
+		await waitFor(async () => (await api.getJob(job.id)).currentStep >= 30, 10_000);
+
+		const steps: number[] = [];
+		let lastId: string | undefined;
+		const follow = async () => {
+			// A client that reconnects by id, alternating between the instances, until the stream ends.
+			for (let attempt = 0; attempt < 200; attempt++) {
+				const server = attempt % 2 === 0 ? b : a;
+				const stream = await readStream(`${server.url}/api/training/jobs/${job.id}/stream`, {
+					headers: lastId ? { 'last-event-id': lastId } : {},
+					timeoutMs: 3_000
+				}).catch(() => undefined);
+				if (stream?.status === 200) {
+					steps.push(...stepsOf(stream.events));
+					lastId = stream.events.at(-1)?.lastEventId || lastId;
+					if (stream.ended && stream.events.some((event) => event.event === 'status' && /"completed"/.test(event.data))) return;
+				}
+				await new Promise((resolve) => setTimeout(resolve, 200));
+			}
+		};
+		const following = follow();
+
+		cluster.stopServerOnly();
+		const health = await Promise.all([a, b].map((server) => fetch(`${server.url}/healthz`).then((r) => r.status)));
+		expect(health).toEqual([503, 503]);
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		cluster.startServerOnly();
+
+		await waitFor(
+			async () => (await api.getJob(job.id).catch(() => null))?.status === 'completed',
+			45_000,
+			() => `the job to complete; A said:\n${a.output().slice(-2000)}\nB said:\n${b.output().slice(-2000)}`
+		);
+		await following;
+		expect(await stepsInDatabase(job.id)).toEqual(stepsUpTo(500));
+		expect(steps).toEqual(stepsUpTo(500));
+		expect(a.process.exitCode).toBeNull();
+		expect(b.process.exitCode).toBeNull();
+		for (const server of [a, b]) expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+	}, 150_000);
+});
