@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- write|stream|monitor|export|ingest]: runs the suites (all without an argument), prints
+ * npm run bench [-- write|stream|monitor|export|ingest|soak]: runs the suites (all without an argument), prints
  * their figures and writes each suite's JSON to bench/results/<suite>.json.
  */
 import fs from 'node:fs';
@@ -11,13 +11,15 @@ import { runStreamSuite } from './stream';
 import { runMonitorSuite } from './monitor';
 import { runExportSuite } from './export';
 import { runIngestSuite } from './ingest';
+import { runSoakSuite } from './soak';
 
 const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
 	stream: runStreamSuite,
 	monitor: runMonitorSuite,
 	export: runExportSuite,
-	ingest: runIngestSuite
+	ingest: runIngestSuite,
+	soak: runSoakSuite
 };
 
 /** The commit measured, and how many files under src/ differ from it (others may be editing). */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { authorization } from '../support/server';
 import { expect, test, type Page } from '@playwright/test';
 import { startTempServer, SERVER_START_TIMEOUT, type TempServer } from './servers';
 
@@ -13,11 +14,11 @@ test.describe.serial('monitor chart tools', () => {
 		server = await startTempServer({ demo: false, env: { VAPOR_SIM_STEP_MS: '20' } });
 		const created = await fetch(`${server.url}/api/training/jobs`, {
 			method: 'POST',
-			headers: { 'content-type': 'application/json' },
+			headers: { 'content-type': 'application/json', ...authorization() },
 			body: JSON.stringify({ name: 'Chart tools / run #1', baseModel: 'resnet-18', dataset: 'cifar-10', epochs: 2, batchSize: 8 })
 		});
 		job = ((await created.json()) as { job: typeof job }).job;
-		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST' });
+		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		for (let i = 0; i < 200; i++) {
 			const current = ((await (await fetch(`${server.url}/api/training/jobs/${job.id}`)).json()) as { job: { status: string } }).job;
 			if (current.status === 'completed') break;

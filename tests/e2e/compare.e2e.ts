@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { authorization } from '../support/server';
 import { startTempServer, SERVER_START_TIMEOUT, type TempServer } from './servers';
 
 // The compare page, on a demo server of its own (a completed, a failed and a queued job)
@@ -17,7 +18,7 @@ test.describe.serial('compare runs', () => {
 	async function createJob(name: string, fields: Record<string, unknown> = {}) {
 		const response = await fetch(`${server.url}/api/training/jobs`, {
 			method: 'POST',
-			headers: { 'content-type': 'application/json' },
+			headers: { 'content-type': 'application/json', ...authorization() },
 			body: JSON.stringify({ name, baseModel: 'resnet-18', dataset: 'cifar-10', epochs: 1, ...fields })
 		});
 		return ((await response.json()) as { job: { id: string; name: string } }).job;
@@ -130,7 +131,7 @@ test.describe.serial('compare runs', () => {
 		await page.goto(`${server.url}/training/compare?ids=${done.id},${job.id}`);
 		const liveRow = page.locator(`[data-testid="compare-data"] tr[data-job-id="${job.id}"]`);
 		await expect(liveRow.locator('td').nth(0)).toHaveText('0');
-		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST' });
+		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		await expect(liveRow.locator('td').nth(0)).toHaveText(/^[1-9]\d*$/);
 		await expect(page.locator(`.legend li:has-text("Live in compare") [data-status="completed"]`)).toBeVisible({ timeout: 20_000 });
 		await expect(liveRow.locator('td').nth(1)).toHaveText('300');
