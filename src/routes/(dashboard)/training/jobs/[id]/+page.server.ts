@@ -8,8 +8,12 @@ import { readCurve } from '$lib/server/metrics/curve.service';
 import { db, events } from '$lib/server/vapor';
 import type { Actions } from './$types';
 
-/** Enough for a sharp curve on a wide screen (about 1,000 columns); the browser refines it live. */
-const HISTORY_POINTS = 6_000;
+/**
+ * 500 M4 columns: every spike kept, about a column per 1.5 px at the chart's widest (~760
+ * px), and half the page of 1,000 columns, which cost a fifth of a second before the first
+ * paint of a long run. The browser adds live points at full resolution.
+ */
+const HISTORY_POINTS = 3_000;
 
 export async function load({ params }) {
 	return orPageError(async () => {
