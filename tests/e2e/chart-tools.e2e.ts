@@ -111,20 +111,5 @@ test.describe.serial('monitor chart tools', () => {
 		// IHDR: twice the on-screen size, so wider than the chart card.
 		expect(bytes.readUInt32BE(16)).toBeGreaterThan(1000);
 		expect(bytes.length).toBeGreaterThan(10_000);
-		if (process.env.VAPOR_LOOK) fs.writeFileSync('/tmp/reading-look/look-export.png', bytes);
-	});
-
-	test('look', async ({ page }) => {
-		test.skip(!process.env.VAPOR_LOOK, 'only when looking at the pages by hand (VAPOR_LOOK=1)');
-		await page.goto(`${server.url}/training/jobs/${job.id}`);
-		await expect(page.locator('[data-status="completed"]')).toBeVisible();
-		for (const [name, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
-			await page.setViewportSize(size);
-			for (const colorScheme of ['light', 'dark'] as const) {
-				await page.emulateMedia({ colorScheme });
-				await page.waitForTimeout(300);
-				await page.screenshot({ path: `/tmp/reading-look/look-monitor-${name}-${colorScheme}.png`, fullPage: true });
-			}
-		}
 	});
 });

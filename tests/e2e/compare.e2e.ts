@@ -136,27 +136,4 @@ test.describe.serial('compare runs', () => {
 		await expect(page.locator(`.legend li:has-text("Live in compare") [data-status="completed"]`)).toBeVisible({ timeout: 20_000 });
 		await expect(liveRow.locator('td').nth(1)).toHaveText('300');
 	});
-
-	test('look', async ({ page }) => {
-		test.skip(!process.env.VAPOR_LOOK, 'only when looking at the pages by hand (VAPOR_LOOK=1)');
-		const jobs = (await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: { id: string; name: string }[] };
-		const ids = jobs.jobs.filter((j) => !j.name.startsWith('Extra')).map((j) => j.id);
-		await page.goto(`${server.url}/training/compare?ids=${ids.join(',')}`);
-		await expect(tableRows(page)).toHaveCount(ids.length);
-		await page.getByRole('checkbox', { name: 'Log scale' }).check();
-		for (const [name, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
-			await page.setViewportSize(size);
-			for (const colorScheme of ['light', 'dark'] as const) {
-				await page.emulateMedia({ colorScheme });
-				await page.waitForTimeout(300);
-				await page.screenshot({ path: `/tmp/reading-look/look-compare-${name}-${colorScheme}.png`, fullPage: true });
-			}
-		}
-		await page.goto(`${server.url}/training/jobs`);
-		await page.getByRole('checkbox', { name: /^Compare / }).nth(0).check();
-		await page.setViewportSize({ width: 390, height: 844 });
-		await page.screenshot({ path: `/tmp/reading-look/look-list-phone.png`, fullPage: true });
-		await page.setViewportSize({ width: 1280, height: 800 });
-		await page.screenshot({ path: `/tmp/reading-look/look-list-desktop.png`, fullPage: true });
-	});
 });
