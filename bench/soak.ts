@@ -33,7 +33,7 @@ interface Client {
 	request?: http.ClientRequest;
 }
 
-async function post(url: string): Promise<any> {
+async function post(url: string): Promise<unknown> {
 	const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...authorization() } });
 	if (!response.ok) throw new Error(`POST ${url} → ${response.status}`);
 	return response.json();

@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { startPostgresCluster, type PostgresCluster } from '../tests/support/postgres-cluster';
@@ -84,7 +83,10 @@ function openFileLimit(): number {
 	return Number(line?.split(/\s+/)[3] ?? Number.NaN);
 }
 
-async function requestJson(url: string, method = 'GET', body?: unknown): Promise<any> {
+/** The API's job answers; the bench reads only these fields. */
+type JobAnswer = { job: { id: string; currentStep: number } };
+
+async function requestJson(url: string, method = 'GET', body?: unknown): Promise<JobAnswer> {
 	const response = await fetch(url, {
 		method,
 		// Writes need a token: the bench servers seed TEST_TOKEN like the test servers.

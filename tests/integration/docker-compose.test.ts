@@ -31,8 +31,8 @@ function renderComposeConfig(): string {
 		});
 	} catch (error) {
 		const err = error as NodeJS.ErrnoException & { status?: number; stderr?: string };
-		if (err.code === 'ENOENT') throw new Error(INSTALL_HINT);
-		throw new Error(`docker-compose config exited with ${err.status}:\n${err.stderr ?? err.message}`);
+		if (err.code === 'ENOENT') throw new Error(INSTALL_HINT, { cause: error });
+		throw new Error(`docker-compose config exited with ${err.status}:\n${err.stderr ?? err.message}`, { cause: error });
 	} finally {
 		fs.rmSync(path.dirname(emptyEnvFile), { recursive: true, force: true });
 	}

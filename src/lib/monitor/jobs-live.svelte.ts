@@ -31,6 +31,8 @@ export class JobsLive {
 	}
 
 	applyProgress(progress: JobProgress[]): void {
+		// A lookup local to this call, not state: a plain Map is right here.
+		// eslint-disable-next-line svelte/prefer-svelte-reactivity
 		const byId = new Map(progress.map((entry) => [entry.id, entry]));
 		this.jobs = this.jobs.map((job) => {
 			const update = byId.get(job.id);
