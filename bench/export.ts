@@ -42,7 +42,12 @@ async function createJob(url: string, name: string): Promise<string> {
 }
 
 /** Downloads the export, counting bytes and newlines, while sampling the server's RSS. */
-async function download(server: RunningServer, jobId: string, format: 'csv' | 'json', points: number): Promise<ExportFigures> {
+async function download(
+	server: RunningServer,
+	jobId: string,
+	format: 'csv' | 'json',
+	points: number
+): Promise<ExportFigures> {
 	const pid = server.process.pid!;
 	global.gc?.();
 	await sleep(200);
@@ -71,7 +76,8 @@ async function download(server: RunningServer, jobId: string, format: 'csv' | 'j
 	clearInterval(sampler);
 	peak = Math.max(peak, memoryMiB(pid).rss);
 	const after = memoryMiB(pid).rss;
-	if (format === 'csv' && lines !== points + 1) throw new Error(`the CSV of ${points} points has ${lines} lines, not ${points + 1}`);
+	if (format === 'csv' && lines !== points + 1)
+		throw new Error(`the CSV of ${points} points has ${lines} lines, not ${points + 1}`);
 	return {
 		points,
 		format,
@@ -109,7 +115,9 @@ export async function runExportSuite() {
 						least(1.0, 0.1 + s / 1200000.0),
 						timestamptz '2026-11-29 00:00:00+00' + s * interval '200 milliseconds'
 					from generate_series(1, ${size}::integer) as s`;
-				console.log(`export: inserted ${size.toLocaleString('en')} points in ${round((performance.now() - started) / 1000, 1)} s`);
+				console.log(
+					`export: inserted ${size.toLocaleString('en')} points in ${round((performance.now() - started) / 1000, 1)} s`
+				);
 				jobs.set(size, id);
 			}
 			await sql`vacuum analyze metrics`;
@@ -118,7 +126,10 @@ export async function runExportSuite() {
 			forgetSetup();
 		}
 
-		const runs: [number, 'csv' | 'json'][] = [...SIZES.map((size) => [size, 'csv'] as [number, 'csv']), [Math.max(...SIZES), 'json']];
+		const runs: [number, 'csv' | 'json'][] = [
+			...SIZES.map((size) => [size, 'csv'] as [number, 'csv']),
+			[Math.max(...SIZES), 'json']
+		];
 		for (const [size, format] of runs) {
 			const server = await startServer(env);
 			const forget = onAbort(() => server.kill());
@@ -128,7 +139,9 @@ export async function runExportSuite() {
 				// with the peak over all runs.
 				const runs: ExportFigures[] = [];
 				for (let run = 0; run < REPEATS; run++) {
-					console.log(`export: ${size.toLocaleString('en')} points as ${format.toUpperCase()}, run ${run + 1} of ${REPEATS} …`);
+					console.log(
+						`export: ${size.toLocaleString('en')} points as ${format.toUpperCase()}, run ${run + 1} of ${REPEATS} …`
+					);
 					runs.push(await download(server, jobs.get(size)!, format, size));
 				}
 				const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
@@ -150,7 +163,9 @@ export async function runExportSuite() {
 		forgetCluster();
 	}
 
-	console.log(`\nexport: GET …/metrics.{csv,json} through the built server on Postgres, pages of 5,000 rows; RSS sampled every ${SAMPLE_MS} ms`);
+	console.log(
+		`\nexport: GET …/metrics.{csv,json} through the built server on Postgres, pages of 5,000 rows; RSS sampled every ${SAMPLE_MS} ms`
+	);
 	printTable(
 		results.map((r) => ({
 			points: r.points,
@@ -165,7 +180,10 @@ export async function runExportSuite() {
 			'RSS growth MiB': round(r.serverRssMiB.peak - r.serverRssMiB.before)
 		}))
 	);
-	for (const r of results) console.log(`export: ${r.points.toLocaleString('en')} ${r.format}, first run, highest RSS by each tenth of the body (MiB): ${r.rssByTenth.join(' ')}`);
+	for (const r of results)
+		console.log(
+			`export: ${r.points.toLocaleString('en')} ${r.format}, first run, highest RSS by each tenth of the body (MiB): ${r.rssByTenth.join(' ')}`
+		);
 	const csv = results.filter((r) => r.format === 'csv');
 	const smallest = csv[0]!;
 	const largest = csv.at(-1)!;
@@ -173,5 +191,13 @@ export async function runExportSuite() {
 	console.log(
 		`\nexport: peak RSS ${smallest.serverRssMiB.peak} MiB at ${smallest.points.toLocaleString('en')} points, ${largest.serverRssMiB.peak} MiB at ${largest.points.toLocaleString('en')} (${flat >= 0 ? '+' : ''}${round(flat)} MiB for ${round(largest.points / smallest.points)}× the points)`
 	);
-	return { build, sizes: SIZES, pageSize: 5_000, rssSampleMs: SAMPLE_MS, repeats: REPEATS, results, peakRssDifferenceMiB: round(flat) };
+	return {
+		build,
+		sizes: SIZES,
+		pageSize: 5_000,
+		rssSampleMs: SAMPLE_MS,
+		repeats: REPEATS,
+		results,
+		peakRssDifferenceMiB: round(flat)
+	};
 }

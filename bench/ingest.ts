@@ -10,7 +10,19 @@ import { pipeline } from 'node:stream/promises';
 import postgres from 'postgres';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
 import { authorization, startServer } from '../tests/support/server';
-import { CpuMeter, envNumber, MachineMeter, onAbort, postgresPids, printTable, round, SelfMeter, sleep, summarize, type Summary } from './lib/measure';
+import {
+	CpuMeter,
+	envNumber,
+	MachineMeter,
+	onAbort,
+	postgresPids,
+	printTable,
+	round,
+	SelfMeter,
+	sleep,
+	summarize,
+	type Summary
+} from './lib/measure';
 import { ensureBuild } from './lib/build';
 
 const WRITERS = 10;
@@ -90,7 +102,9 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 			if (response.status !== 201) throw new Error(`create job → ${response.status}: ${await response.text()}`);
 			return ((await response.json()) as { job: { id: string } }).job.id;
 		};
-		const writerJobs = await Promise.all(Array.from({ length: WRITERS }, (_, i) => createJob(`ingest writer ${i + 1}`)));
+		const writerJobs = await Promise.all(
+			Array.from({ length: WRITERS }, (_, i) => createJob(`ingest writer ${i + 1}`))
+		);
 		// As many jobs that only COPY writes to: the same table and index, other keys.
 		const copyJobs = await Promise.all(Array.from({ length: WRITERS }, (_, i) => createJob(`copy target ${i + 1}`)));
 		for (const table of ['metrics', 'jobs']) await raw.unsafe(`alter table ${table} set (autovacuum_enabled = false)`);
@@ -99,7 +113,11 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 		const durations: number[] = [];
 		const post = async (jobId: string, body: string) => {
 			const started = performance.now();
-			const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics`, { method: 'POST', headers, body });
+			const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics`, {
+				method: 'POST',
+				headers,
+				body
+			});
 			const answer = (await response.json()) as { accepted?: number; error?: string };
 			if (response.status !== 200) throw new Error(`metrics → ${response.status}: ${answer.error}`);
 			return { ms: performance.now() - started, accepted: answer.accepted! };
@@ -141,9 +159,15 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 				copyStep += Math.ceil(points / WRITERS);
 				rounds.push({ points, seconds, copyRows: copied.rows, copySeconds: copied.seconds });
 			}
-			const pointsPerSecond = rounds.reduce((sum, r) => sum + r.points, 0) / rounds.reduce((sum, r) => sum + r.seconds, 0);
-			const copyRowsPerSecond = rounds.reduce((sum, r) => sum + r.copyRows, 0) / rounds.reduce((sum, r) => sum + r.copySeconds, 0);
-			return { pointsPerSecond: Math.round(pointsPerSecond), copyRowsPerSecond: Math.round(copyRowsPerSecond), ratio: round(pointsPerSecond / copyRowsPerSecond, 3) };
+			const pointsPerSecond =
+				rounds.reduce((sum, r) => sum + r.points, 0) / rounds.reduce((sum, r) => sum + r.seconds, 0);
+			const copyRowsPerSecond =
+				rounds.reduce((sum, r) => sum + r.copyRows, 0) / rounds.reduce((sum, r) => sum + r.copySeconds, 0);
+			return {
+				pointsPerSecond: Math.round(pointsPerSecond),
+				copyRowsPerSecond: Math.round(copyRowsPerSecond),
+				ratio: round(pointsPerSecond / copyRowsPerSecond, 3)
+			};
 		};
 
 		const serverCpu = new CpuMeter(() => [server.process.pid!]);
@@ -155,14 +179,22 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 		machine.start();
 		const started = performance.now();
 		for (let r = 0; r < ROUNDS; r++) {
-			console.log(`ingest: round ${r + 1}/${ROUNDS}: ${WRITERS} writers for ${WINDOW_MS / ROUNDS / 1000} s, then COPY of as many rows …`);
+			console.log(
+				`ingest: round ${r + 1}/${ROUNDS}: ${WRITERS} writers for ${WINDOW_MS / ROUNDS / 1000} s, then COPY of as many rows …`
+			);
 			serverCpu.start();
 			postgresCpu.start();
 			self.start();
 			const roundStart = performance.now();
 			const points = await writeFor(WINDOW_MS / ROUNDS, true);
 			const seconds = (performance.now() - roundStart) / 1000;
-			rounds.push({ points, seconds, serverCpu: serverCpu.stop(), postgresCpu: postgresCpu.stop(), selfCpu: self.stop() });
+			rounds.push({
+				points,
+				seconds,
+				serverCpu: serverCpu.stop(),
+				postgresCpu: postgresCpu.stop(),
+				selfCpu: self.stop()
+			});
 
 			await sleep(200);
 			const copyPg = new CpuMeter(() => postgresPids(cluster.dataDir));
@@ -190,7 +222,8 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 
 		const points = rounds.reduce((sum, r) => sum + r.points, 0);
 		const seconds = rounds.reduce((sum, r) => sum + r.seconds, 0);
-		const weighted = (pick: (r: (typeof rounds)[number]) => number) => rounds.reduce((sum, r) => sum + pick(r) * r.seconds, 0) / seconds;
+		const weighted = (pick: (r: (typeof rounds)[number]) => number) =>
+			rounds.reduce((sum, r) => sum + pick(r) * r.seconds, 0) / seconds;
 		const serverCpuPercent = weighted((r) => r.serverCpu);
 		const postgresCpuPercent = weighted((r) => r.postgresCpu);
 		const benchCpuPercent = weighted((r) => r.selfCpu);
@@ -226,7 +259,10 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 			targets: {
 				pointsPerSecond: TARGET_POINTS_PER_S,
 				ratio: TARGET_RATIO,
-				met: { pointsPerSecond: pointsPerSecond >= TARGET_POINTS_PER_S, ratio: pointsPerSecond / copyRate >= TARGET_RATIO }
+				met: {
+					pointsPerSecond: pointsPerSecond >= TARGET_POINTS_PER_S,
+					ratio: pointsPerSecond / copyRate >= TARGET_RATIO
+				}
 			}
 		};
 
@@ -234,7 +270,7 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 		printTable([
 			{
 				writers: WRITERS,
-				'batch': BATCH,
+				batch: BATCH,
 				'points/s': figures.pointsPerSecond,
 				'request p50 ms': round(figures.requestMs.p50),
 				'request p99 ms': round(figures.requestMs.p99),
@@ -247,7 +283,9 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 		console.log(
 			`CPU during the rounds (% of one core): server ${figures.serverCpuPercent}, postgres ${figures.postgresCpuPercent}, bench ${figures.benchCpuPercent}; other work on the machine ${figures.otherCpuPercent}`
 		);
-		console.log(`per-round ingest ÷ COPY: ${figures.roundRatios.join(', ')}; retried batch p50 ${round(figures.retryMs.p50)} ms`);
+		console.log(
+			`per-round ingest ÷ COPY: ${figures.roundRatios.join(', ')}; retried batch p50 ${round(figures.retryMs.p50)} ms`
+		);
 		console.log(
 			`without the metrics → jobs foreign key (not what ships): ${withoutForeignKey.pointsPerSecond} points/s, COPY ${withoutForeignKey.copyRowsPerSecond} rows/s, ratio ${withoutForeignKey.ratio}`
 		);

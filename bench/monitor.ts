@@ -57,7 +57,11 @@ function get(url: string, gzip: boolean): Promise<Fetched> {
 	});
 }
 
-async function timeRequests(url: string, gzip: boolean, runs: number): Promise<{ ms: Summary; bytes: number; points: number }> {
+async function timeRequests(
+	url: string,
+	gzip: boolean,
+	runs: number
+): Promise<{ ms: Summary; bytes: number; points: number }> {
 	await get(url, gzip); // warm-up: plans cached, pages in shared buffers
 	const times: number[] = [];
 	let last: Fetched | undefined;
@@ -65,11 +69,18 @@ async function timeRequests(url: string, gzip: boolean, runs: number): Promise<{
 		last = await get(url, gzip);
 		times.push(last.ms);
 	}
-	return { ms: summarize(times), bytes: last!.bytes, points: (JSON.parse(last!.body) as { metrics: unknown[] }).metrics.length };
+	return {
+		ms: summarize(times),
+		bytes: last!.bytes,
+		points: (JSON.parse(last!.body) as { metrics: unknown[] }).metrics.length
+	};
 }
 
 /** Every point, page by page, as an external consumer would read the whole history. */
-async function readEverything(base: string, jobId: string): Promise<{ ms: number; bytes: number; points: number; requests: number }> {
+async function readEverything(
+	base: string,
+	jobId: string
+): Promise<{ ms: number; bytes: number; points: number; requests: number }> {
 	const started = performance.now();
 	let after = 0;
 	let bytes = 0;
@@ -88,7 +99,10 @@ async function readEverything(base: string, jobId: string): Promise<{ ms: number
 }
 
 /** The monitor page's scripts, as adapter-node serves them: the precompressed .gz files. */
-async function javascriptShipped(browser: Browser, pageUrl: string): Promise<{ files: number; gzipBytes: number; rawBytes: number }> {
+async function javascriptShipped(
+	browser: Browser,
+	pageUrl: string
+): Promise<{ files: number; gzipBytes: number; rawBytes: number }> {
 	const page = await browser.newPage();
 	const scripts = new Set<string>();
 	page.on('response', (response) => {
@@ -124,7 +138,9 @@ async function timeToDrawnChart(browser: Browser, pageUrl: string): Promise<Summ
 		times.push((await drawnAt.jsonValue()) as number);
 		// Where the time went, for the first navigation: server, transfer, parse and hydrate.
 		if (run === 0) {
-			const timing = (await page.evaluate(`(() => { const n = performance.getEntriesByType('navigation')[0]; return { responseStart: n.responseStart, responseEnd: n.responseEnd, domInteractive: n.domInteractive, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, transferKB: n.transferSize / 1024, bodyKB: n.decodedBodySize / 1024 }; })()`)) as Record<string, number>;
+			const timing = (await page.evaluate(
+				`(() => { const n = performance.getEntriesByType('navigation')[0]; return { responseStart: n.responseStart, responseEnd: n.responseEnd, domInteractive: n.domInteractive, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, transferKB: n.transferSize / 1024, bodyKB: n.decodedBodySize / 1024 }; })()`
+			)) as Record<string, number>;
 			firstNavigation = Object.fromEntries(Object.entries(timing).map(([key, value]) => [key, round(value)]));
 		}
 		await context.close();
@@ -133,10 +149,15 @@ async function timeToDrawnChart(browser: Browser, pageUrl: string): Promise<Summ
 }
 
 /** Gaps between animation frames while live points arrive, and how many points arrived. */
-async function frameTimes(browser: Browser, pageUrl: string): Promise<{ frames: Summary; over50: number; stepsAdvanced: number }> {
+async function frameTimes(
+	browser: Browser,
+	pageUrl: string
+): Promise<{ frames: Summary; over50: number; stepsAdvanced: number }> {
 	const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 	await page.goto(pageUrl);
-	await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, CHART_DRAWN_MARK, { timeout: 30_000 });
+	await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, CHART_DRAWN_MARK, {
+		timeout: 30_000
+	});
 	const stepText = () => page.getByTestId('stat-step').innerText();
 	const stepOf = (text: string) => Number(text.split('/')[0]!.replace(/[^\d]/g, ''));
 	const before = stepOf(await stepText());
@@ -156,7 +177,11 @@ async function frameTimes(browser: Browser, pageUrl: string): Promise<{ frames: 
 	})`)) as number[];
 	const after = stepOf(await stepText());
 	await page.close();
-	return { frames: summarize(gaps), over50: gaps.filter((gap) => gap > TARGETS.frameMs).length, stepsAdvanced: after - before };
+	return {
+		frames: summarize(gaps),
+		over50: gaps.filter((gap) => gap > TARGETS.frameMs).length,
+		stepsAdvanced: after - before
+	};
 }
 
 export async function runMonitorSuite() {
@@ -197,12 +222,16 @@ export async function runMonitorSuite() {
 		await handle.close();
 
 		const metricsUrl = `${server.url}/api/training/jobs/${done!.id}/metrics`;
-		console.log(`monitor: ${POINTS} points per job (insert ${round(insertSeconds)} s, block roll-up ${round(rollupSeconds)} s); history …`);
+		console.log(
+			`monitor: ${POINTS} points per job (insert ${round(insertSeconds)} s, block roll-up ${round(rollupSeconds)} s); history …`
+		);
 		const downsampled = await timeRequests(`${metricsUrl}?maxPoints=1000`, false, HISTORY_RUNS);
 		const downsampledGzip = await timeRequests(`${metricsUrl}?maxPoints=1000`, true, HISTORY_RUNS);
-		const spikeDrawn = (JSON.parse((await get(`${metricsUrl}?maxPoints=1000`, false)).body) as { metrics: { step: number; loss: number }[] }).metrics.some(
-			(p) => p.step === SPIKE_STEP && p.loss === 25
-		);
+		const spikeDrawn = (
+			JSON.parse((await get(`${metricsUrl}?maxPoints=1000`, false)).body) as {
+				metrics: { step: number; loss: number }[];
+			}
+		).metrics.some((p) => p.step === SPIKE_STEP && p.loss === 25);
 		const everything = await readEverything(server.url, done!.id);
 		await sql`delete from metric_blocks where job_id = ${done!.id}`;
 		const withoutBlocks = await timeRequests(`${metricsUrl}?maxPoints=1000`, false, 3);
@@ -214,9 +243,11 @@ export async function runMonitorSuite() {
 		const drawn = await timeToDrawnChart(browser, pageUrl);
 
 		console.log(`monitor: frame times for ${FRAME_WINDOW_MS / 1000} s while a point arrives every ${STEP_MS} ms …`);
-		await fetch(`${server.url}/api/training/jobs/${live!.id}/start`, { method: 'POST', headers: authorization() }).then((r) => {
-			if (!r.ok) throw new Error(`start → ${r.status}`);
-		});
+		await fetch(`${server.url}/api/training/jobs/${live!.id}/start`, { method: 'POST', headers: authorization() }).then(
+			(r) => {
+				if (!r.ok) throw new Error(`start → ${r.status}`);
+			}
+		);
 		const frames = await frameTimes(browser, pageUrl);
 
 		const kb = (bytes: number) => round(bytes / 1024, 1);
@@ -228,28 +259,76 @@ export async function runMonitorSuite() {
 				maxPoints1000: { ms: downsampled.ms, kB: kb(downsampled.bytes), points: downsampled.points },
 				maxPoints1000Gzip: { ms: downsampledGzip.ms, kB: kb(downsampledGzip.bytes) },
 				maxPoints1000WithoutBlocks: { ms: withoutBlocks.ms, kB: kb(withoutBlocks.bytes) },
-				everyPoint: { ms: round(everything.ms), kB: kb(everything.bytes), points: everything.points, requests: everything.requests },
+				everyPoint: {
+					ms: round(everything.ms),
+					kB: kb(everything.bytes),
+					points: everything.points,
+					requests: everything.requests
+				},
 				spikeDrawn
 			},
 			javascript: { files: javascript.files, gzipKB: kb(javascript.gzipBytes), rawKB: kb(javascript.rawBytes) },
 			navigationToDrawnChartMs: drawn,
 			firstNavigation,
-			liveFrames: { windowSeconds: FRAME_WINDOW_MS / 1000, frameMs: frames.frames, framesOver50Ms: frames.over50, stepsAdvanced: frames.stepsAdvanced },
+			liveFrames: {
+				windowSeconds: FRAME_WINDOW_MS / 1000,
+				frameMs: frames.frames,
+				framesOver50Ms: frames.over50,
+				stepsAdvanced: frames.stepsAdvanced
+			},
 			targets: TARGETS,
 			buildRebuilt: build.rebuilt
 		};
 
 		printTable([
-			{ measure: 'maxPoints=1000 (blocks)', p50: round(downsampled.ms.p50), p99: round(downsampled.ms.p99), kB: kb(downsampled.bytes), target: '< 150 ms, < 100 kB' },
-			{ measure: 'maxPoints=1000 (blocks, gzip)', p50: round(downsampledGzip.ms.p50), p99: round(downsampledGzip.ms.p99), kB: kb(downsampledGzip.bytes), target: '' },
-			{ measure: 'maxPoints=1000 (no blocks)', p50: round(withoutBlocks.ms.p50), p99: round(withoutBlocks.ms.p99), kB: kb(withoutBlocks.bytes), target: '' },
-			{ measure: `every point (${everything.requests} pages)`, p50: round(everything.ms), p99: '', kB: kb(everything.bytes), target: '' },
+			{
+				measure: 'maxPoints=1000 (blocks)',
+				p50: round(downsampled.ms.p50),
+				p99: round(downsampled.ms.p99),
+				kB: kb(downsampled.bytes),
+				target: '< 150 ms, < 100 kB'
+			},
+			{
+				measure: 'maxPoints=1000 (blocks, gzip)',
+				p50: round(downsampledGzip.ms.p50),
+				p99: round(downsampledGzip.ms.p99),
+				kB: kb(downsampledGzip.bytes),
+				target: ''
+			},
+			{
+				measure: 'maxPoints=1000 (no blocks)',
+				p50: round(withoutBlocks.ms.p50),
+				p99: round(withoutBlocks.ms.p99),
+				kB: kb(withoutBlocks.bytes),
+				target: ''
+			},
+			{
+				measure: `every point (${everything.requests} pages)`,
+				p50: round(everything.ms),
+				p99: '',
+				kB: kb(everything.bytes),
+				target: ''
+			},
 			{ measure: 'monitor JS (gzip)', p50: '', p99: '', kB: kb(javascript.gzipBytes), target: '< 150 kB' },
-			{ measure: 'navigation → drawn chart', p50: round(drawn.p50), p99: round(drawn.max), kB: '', target: '< 1000 ms' },
-			{ measure: `live frames (${frames.frames.count})`, p50: round(frames.frames.p50), p99: round(frames.frames.p99), kB: '', target: `max ${round(frames.frames.max)} ms, ${frames.over50} over 50 ms` }
+			{
+				measure: 'navigation → drawn chart',
+				p50: round(drawn.p50),
+				p99: round(drawn.max),
+				kB: '',
+				target: '< 1000 ms'
+			},
+			{
+				measure: `live frames (${frames.frames.count})`,
+				p50: round(frames.frames.p50),
+				p99: round(frames.frames.p99),
+				kB: '',
+				target: `max ${round(frames.frames.max)} ms, ${frames.over50} over 50 ms`
+			}
 		]);
 		console.log(`first navigation (ms from start): ${JSON.stringify(firstNavigation)}`);
-		console.log(`spike at step ${SPIKE_STEP} drawn: ${spikeDrawn}; live job advanced ${frames.stepsAdvanced} steps in the frame window`);
+		console.log(
+			`spike at step ${SPIKE_STEP} drawn: ${spikeDrawn}; live job advanced ${frames.stepsAdvanced} steps in the frame window`
+		);
 		return figures;
 	} finally {
 		await browser.close();

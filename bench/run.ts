@@ -26,7 +26,10 @@ const SUITES: Record<string, () => Promise<unknown>> = {
 function gitState() {
 	const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
 	try {
-		return { head: git('rev-parse', '--short', 'HEAD'), uncommittedSrcFiles: git('status', '--porcelain', '--', 'src', 'migrations').split('\n').filter(Boolean).length };
+		return {
+			head: git('rev-parse', '--short', 'HEAD'),
+			uncommittedSrcFiles: git('status', '--porcelain', '--', 'src', 'migrations').split('\n').filter(Boolean).length
+		};
 	} catch {
 		return undefined;
 	}
@@ -47,10 +50,16 @@ async function waitForQuiet(): Promise<{ busyPercent: number; waitedSeconds: num
 		const busyPercent = round(meter.stop());
 		const waitedSeconds = Math.round((Date.now() - started) / 1000);
 		if (busyPercent < QUIET_PERCENT || Date.now() - started >= maxWaitMs) {
-			if (busyPercent >= QUIET_PERCENT) console.log(`machine still busy (${busyPercent} % CPU of ${machine().cpus * 100} %) after ${waitedSeconds} s: measuring anyway; figures will be low.`);
+			if (busyPercent >= QUIET_PERCENT)
+				console.log(
+					`machine still busy (${busyPercent} % CPU of ${machine().cpus * 100} %) after ${waitedSeconds} s: measuring anyway; figures will be low.`
+				);
 			return { busyPercent, waitedSeconds };
 		}
-		if (waitedSeconds === 0) console.log(`machine busy (${busyPercent} % CPU of ${machine().cpus * 100} %): waiting up to ${maxWaitMs / 1000} s for it to quieten …`);
+		if (waitedSeconds === 0)
+			console.log(
+				`machine busy (${busyPercent} % CPU of ${machine().cpus * 100} %): waiting up to ${maxWaitMs / 1000} s for it to quieten …`
+			);
 	}
 }
 

@@ -34,7 +34,10 @@ interface Client {
 }
 
 async function post(url: string): Promise<unknown> {
-	const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...authorization() } });
+	const response = await fetch(url, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...authorization() }
+	});
 	if (!response.ok) throw new Error(`POST ${url} → ${response.status}`);
 	return response.json();
 }
@@ -109,19 +112,38 @@ export async function runSoakSuite() {
 				await fetch(`${servers[n % 2]!.url}/api/training/jobs`, {
 					method: 'POST',
 					headers: { 'content-type': 'application/json', ...authorization() },
-					body: JSON.stringify({ name: `soak ${n + 1}`, baseModel: 'bert-base', dataset: 'imdb', epochs: 1000, learningRate: 3e-4, batchSize: 32 })
+					body: JSON.stringify({
+						name: `soak ${n + 1}`,
+						baseModel: 'bert-base',
+						dataset: 'imdb',
+						epochs: 1000,
+						learningRate: 3e-4,
+						batchSize: 32
+					})
 				})
 			).json();
 			await post(`${servers[(n + 1) % 2]!.url}/api/training/jobs/${job.id}/start`);
 			jobIds.push(job.id);
 		}
 		for (let n = 0; n < CLIENTS; n++) {
-			const client: Client = { server: n % 2, jobId: jobIds[n % JOBS]!, lastStep: 0, lastEventId: '', points: 0, lost: 0, duplicated: 0, connects: 0, serverErrors: 0 };
+			const client: Client = {
+				server: n % 2,
+				jobId: jobIds[n % JOBS]!,
+				lastStep: 0,
+				lastEventId: '',
+				points: 0,
+				lost: 0,
+				duplicated: 0,
+				connects: 0,
+				serverErrors: 0
+			};
 			clients.push(client);
 			follow(client, servers, () => stopping);
 		}
 
-		console.log(`soak: ${JOBS} jobs, ${CLIENTS} clients over 2 instances, ${MINUTES} min; RSS every ${SAMPLE_MS / 1000} s …`);
+		console.log(
+			`soak: ${JOBS} jobs, ${CLIENTS} clients over 2 instances, ${MINUTES} min; RSS every ${SAMPLE_MS / 1000} s …`
+		);
 		const started = Date.now();
 		const samples: { atMs: number; rss: [number, number] }[] = [];
 		while (Date.now() - started < MINUTES * 60_000) {
@@ -129,7 +151,9 @@ export async function runSoakSuite() {
 			const rss = servers.map((s) => round(memoryMiB(s.process.pid!).rss)) as [number, number];
 			samples.push({ atMs: Date.now() - started, rss });
 			const points = clients.reduce((sum, c) => sum + c.points, 0);
-			console.log(`  ${Math.round((Date.now() - started) / 1000)} s: RSS ${rss.join(' / ')} MiB, ${points} points delivered`);
+			console.log(
+				`  ${Math.round((Date.now() - started) / 1000)} s: RSS ${rss.join(' / ')} MiB, ${points} points delivered`
+			);
 		}
 		stopping = true;
 		for (const client of clients) client.request?.destroy();
@@ -138,7 +162,9 @@ export async function runSoakSuite() {
 		const owners = await sql<{ lease_owner: string | null; n: number }[]>`
 			select lease_owner, count(*)::int as n from jobs where status = 'running' group by lease_owner order by lease_owner`;
 		const lastStored = new Map(
-			(await sql<{ job_id: string; last: number }[]>`select job_id, max(step) as last from metrics group by job_id`).map((r) => [r.job_id, r.last])
+			(
+				await sql<{ job_id: string; last: number }[]>`select job_id, max(step) as last from metrics group by job_id`
+			).map((r) => [r.job_id, r.last])
 		);
 		const lost = clients.reduce((sum, c) => sum + c.lost, 0);
 		const duplicated = clients.reduce((sum, c) => sum + c.duplicated, 0);
@@ -156,7 +182,10 @@ export async function runSoakSuite() {
 			duplicated,
 			serverErrors,
 			reconnects: clients.reduce((sum, c) => sum + c.connects - 1, 0),
-			stepsBehindAtEnd: { max: Math.max(...behind), median: behind.sort((x, y) => x - y)[Math.floor(behind.length / 2)] },
+			stepsBehindAtEnd: {
+				max: Math.max(...behind),
+				median: behind.sort((x, y) => x - y)[Math.floor(behind.length / 2)]
+			},
 			rssMiB: [0, 1].map((i) => ({
 				first: samples[0]?.rss[i],
 				afterWarmUp: samples.find((s) => s.atMs >= WARM_UP_MS)?.rss[i],
@@ -176,7 +205,9 @@ export async function runSoakSuite() {
 				'MiB/min after warm-up': r.slopeAfterWarmUpMiBPerMin
 			}))
 		);
-		console.log(`points delivered ${figures.pointsDelivered}; lost ${lost}; duplicated ${duplicated}; 5xx ${serverErrors}; jobs per instance ${JSON.stringify(figures.jobsPerInstance)}`);
+		console.log(
+			`points delivered ${figures.pointsDelivered}; lost ${lost}; duplicated ${duplicated}; 5xx ${serverErrors}; jobs per instance ${JSON.stringify(figures.jobsPerInstance)}`
+		);
 		return figures;
 	} finally {
 		stopping = true;

@@ -11,7 +11,20 @@ import { startPostgresCluster, type PostgresCluster } from '../tests/support/pos
 import { authorization, startServer, type RunningServer } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
 import { ensureBuild } from './lib/build';
-import { CpuMeter, envNumber, MachineMeter, onAbort, memoryMiB, postgresPids, printTable, round, SelfMeter, sleep, summarize, type Summary } from './lib/measure';
+import {
+	CpuMeter,
+	envNumber,
+	MachineMeter,
+	onAbort,
+	memoryMiB,
+	postgresPids,
+	printTable,
+	round,
+	SelfMeter,
+	sleep,
+	summarize,
+	type Summary
+} from './lib/measure';
 
 const CLIENT_COUNTS = (process.env.BENCH_STREAM_CLIENTS ?? '100,500,1000').split(',').map(Number);
 const MODES = (process.env.BENCH_STREAM_MODES ?? 'sse,poll').split(',') as Mode[];
@@ -71,15 +84,22 @@ async function stopServer(server: RunningServer): Promise<StreamFigures['shutdow
 	const ms = Math.round(performance.now() - started);
 	if (inTime) return { ms, hung: false };
 	// The distinct messages of the last lines (a request error can repeat hundreds of times).
-	const lines = server.output().trimEnd().split('\n').slice(-500).map((line) => line.replace(/"stack":".*$/, '').slice(0, 240));
+	const lines = server
+		.output()
+		.trimEnd()
+		.split('\n')
+		.slice(-500)
+		.map((line) => line.replace(/"stack":".*$/, '').slice(0, 240));
 	const outputTail = [...new Set(lines)].slice(-12);
 	await server.kill();
 	return { ms, hung: true, outputTail };
 }
 
-
 function openFileLimit(): number {
-	const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+	const line = fs
+		.readFileSync('/proc/self/limits', 'utf8')
+		.split('\n')
+		.find((l) => l.startsWith('Max open files'));
 	return Number(line?.split(/\s+/)[3] ?? Number.NaN);
 }
 
@@ -180,7 +200,14 @@ function sseClient(agent: http.Agent, url: string, window: Window): Client {
 	return client;
 }
 
-function pollClient(baseUrl: string, jobId: string, startStep: number, firstDelayMs: number, window: Window, stats: { responseMs: number[]; requests: number }): Client {
+function pollClient(
+	baseUrl: string,
+	jobId: string,
+	startStep: number,
+	firstDelayMs: number,
+	window: Window,
+	stats: { responseMs: number[]; requests: number }
+): Client {
 	// One connection per client, kept alive between polls, as a browser would.
 	const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 	const tracker = new StepTracker();
@@ -203,30 +230,34 @@ function pollClient(baseUrl: string, jobId: string, startStep: number, firstDela
 	const poll = () => {
 		if (stopped) return;
 		const started = performance.now();
-		current = http.get(`${baseUrl}/api/training/jobs/${jobId}/metrics?after=${tracker.last}&limit=1000`, { agent }, (response) => {
-			let body = '';
-			response.setEncoding('utf8');
-			response.on('data', (chunk: string) => (body += chunk));
-			response.on('end', () => {
-				const receivedAt = Date.now();
-				if (response.statusCode !== 200) {
-					client.error = `status ${response.statusCode}`;
-				} else {
-					resolveConnected(true);
-					for (const point of (JSON.parse(body) as { metrics: Point[] }).metrics) {
-						if (!tracker.accept(point.step) || !window.open) continue;
-						tracker.inWindow++;
-						window.latencies.push(receivedAt - Date.parse(point.recordedAt));
+		current = http.get(
+			`${baseUrl}/api/training/jobs/${jobId}/metrics?after=${tracker.last}&limit=1000`,
+			{ agent },
+			(response) => {
+				let body = '';
+				response.setEncoding('utf8');
+				response.on('data', (chunk: string) => (body += chunk));
+				response.on('end', () => {
+					const receivedAt = Date.now();
+					if (response.statusCode !== 200) {
+						client.error = `status ${response.statusCode}`;
+					} else {
+						resolveConnected(true);
+						for (const point of (JSON.parse(body) as { metrics: Point[] }).metrics) {
+							if (!tracker.accept(point.step) || !window.open) continue;
+							tracker.inWindow++;
+							window.latencies.push(receivedAt - Date.parse(point.recordedAt));
+						}
+						if (window.open) {
+							stats.requests++;
+							stats.responseMs.push(performance.now() - started);
+						}
 					}
-					if (window.open) {
-						stats.requests++;
-						stats.responseMs.push(performance.now() - started);
-					}
-				}
-				schedule();
-			});
-			response.on('error', () => {});
-		});
+					schedule();
+				});
+				response.on('error', () => {});
+			}
+		);
 		current.on('error', (error) => {
 			if (stopped) return;
 			client.error = error.message;
@@ -244,7 +275,14 @@ function pollClient(baseUrl: string, jobId: string, startStep: number, firstDela
 	return client;
 }
 
-async function phase(cluster: PostgresCluster, sql: postgres.Sql, env: Record<string, string>, jobId: string, mode: Mode, count: number): Promise<StreamFigures> {
+async function phase(
+	cluster: PostgresCluster,
+	sql: postgres.Sql,
+	env: Record<string, string>,
+	jobId: string,
+	mode: Mode,
+	count: number
+): Promise<StreamFigures> {
 	const server: RunningServer = await startServer(env);
 	const forget = onAbort(() => server.kill());
 	const pid = server.process.pid!;
@@ -268,7 +306,8 @@ async function phase(cluster: PostgresCluster, sql: postgres.Sql, env: Record<st
 			}
 		} else {
 			const { job } = await requestJson(`${server.url}/api/training/jobs/${jobId}`);
-			for (let i = 0; i < count; i++) clients.push(pollClient(server.url, jobId, job.currentStep, (i * POLL_MS) / count, window, pollStats));
+			for (let i = 0; i < count; i++)
+				clients.push(pollClient(server.url, jobId, job.currentStep, (i * POLL_MS) / count, window, pollStats));
 			// Every client has polled once when the staggered first round is over.
 			await Promise.race([Promise.all(clients.map((client) => client.connected)), sleep(POLL_MS + CONNECT_TIMEOUT_MS)]);
 		}
@@ -317,21 +356,35 @@ async function phase(cluster: PostgresCluster, sql: postgres.Sql, env: Record<st
 			pointsPerClient: { min: received[0] ?? 0, median: received[Math.floor(received.length / 2)] ?? 0 },
 			clientErrors: clients.filter((client) => client.error).length,
 			...(mode === 'poll'
-				? { requests: { count: pollStats.requests, perSecond: round(pollStats.requests / seconds), responseMs: summarize(pollStats.responseMs) } }
+				? {
+						requests: {
+							count: pollStats.requests,
+							perSecond: round(pollStats.requests / seconds),
+							responseMs: summarize(pollStats.responseMs)
+						}
+					}
 				: {}),
 			...cpu,
-			otherCpuPercent: round(Math.max(0, cpu.machineCpuPercent - cpu.serverCpuPercent - cpu.postgresCpuPercent - cpu.benchCpuPercent)),
+			otherCpuPercent: round(
+				Math.max(0, cpu.machineCpuPercent - cpu.serverCpuPercent - cpu.postgresCpuPercent - cpu.benchCpuPercent)
+			),
 			committedInWindow: committed,
 			serverRssMiB: { idle: round(idleRss), end: round(memory.rss), peak: round(memory.peak) },
 			clientLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 1),
-			serverWarnings: server.output().split('\n').filter((line) => /"level":"(warn|error)"/.test(line)).length
+			serverWarnings: server
+				.output()
+				.split('\n')
+				.filter((line) => /"level":"(warn|error)"/.test(line)).length
 		};
 	} finally {
 		for (const client of clients) client.close();
 		shutdown = await stopServer(server);
 		forget();
 	}
-	if (shutdown.hung) console.log(`stream: the server did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed. Last lines:\n${shutdown.outputTail!.join('\n')}`);
+	if (shutdown.hung)
+		console.log(
+			`stream: the server did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed. Last lines:\n${shutdown.outputTail!.join('\n')}`
+		);
 	return { ...figures, shutdown };
 }
 
@@ -339,7 +392,9 @@ export async function runStreamSuite() {
 	const fileLimit = openFileLimit();
 	const needed = Math.max(...CLIENT_COUNTS) * 2 + 500; // client and server ends share this limit
 	if (!(fileLimit >= needed)) {
-		throw new Error(`ulimit -n is ${fileLimit}; the stream suite needs about ${needed}. Run \`ulimit -n 65536\` in this shell first.`);
+		throw new Error(
+			`ulimit -n is ${fileLimit}; the stream suite needs about ${needed}. Run \`ulimit -n 65536\` in this shell first.`
+		);
 	}
 	const build = ensureBuild();
 	const cluster = await startPostgresCluster();
@@ -368,7 +423,9 @@ export async function runStreamSuite() {
 		}
 		for (const mode of MODES) {
 			for (const count of CLIENT_COUNTS) {
-				console.log(`stream: ${count} ${mode === 'sse' ? 'SSE clients' : 'polling clients (every 1.5 s)'}, ${WINDOW_MS / 1000} s …`);
+				console.log(
+					`stream: ${count} ${mode === 'sse' ? 'SSE clients' : 'polling clients (every 1.5 s)'}, ${WINDOW_MS / 1000} s …`
+				);
 				results.push(await phase(cluster, sql, env, jobId, mode, count));
 			}
 		}
@@ -379,7 +436,9 @@ export async function runStreamSuite() {
 	}
 
 	const ms = (value: number) => round(value, 1);
-	console.log(`\nstream: one job, a point every ${STEP_MS} ms; delivery latency = receipt − recordedAt (targets: SSE p99 < ${TARGET_P99_MS} ms at 1000, nothing lost or duplicated, SSE CPU ≤ polling CPU)`);
+	console.log(
+		`\nstream: one job, a point every ${STEP_MS} ms; delivery latency = receipt − recordedAt (targets: SSE p99 < ${TARGET_P99_MS} ms at 1000, nothing lost or duplicated, SSE CPU ≤ polling CPU)`
+	);
 	printTable(
 		results.map((r) => ({
 			mode: r.mode,
@@ -421,11 +480,25 @@ export async function runStreamSuite() {
 	const top = Math.max(...CLIENT_COUNTS);
 	const targets = {
 		p99Under100msAt1000: sseAt(top).latencyMs.p99 < TARGET_P99_MS,
-		noLostOrDuplicated: results.filter((r) => r.mode === 'sse').every((r) => r.lost === 0 && r.duplicated === 0 && r.connected === r.clients),
+		noLostOrDuplicated: results
+			.filter((r) => r.mode === 'sse')
+			.every((r) => r.lost === 0 && r.duplicated === 0 && r.connected === r.clients),
 		sseCpuAtMostPolling: CLIENT_COUNTS.every((n) => sseAt(n).serverCpuPercent <= pollAt(n).serverCpuPercent)
 	};
 	const contended = results.filter((r) => r.otherCpuPercent > CONTENDED_PERCENT).map((r) => `${r.mode} ${r.clients}`);
 	console.log('\nstream: targets', targets);
-	if (contended.length > 0) console.log(`stream: other work used > ${CONTENDED_PERCENT} % CPU during: ${contended.join(', ')}; re-run on a quiet machine.`);
-	return { fileLimit, contended, rebuilt: build.rebuilt, stepMs: STEP_MS, pollMs: POLL_MS, windowMs: WINDOW_MS, targets, results };
+	if (contended.length > 0)
+		console.log(
+			`stream: other work used > ${CONTENDED_PERCENT} % CPU during: ${contended.join(', ')}; re-run on a quiet machine.`
+		);
+	return {
+		fileLimit,
+		contended,
+		rebuilt: build.rebuilt,
+		stepMs: STEP_MS,
+		pollMs: POLL_MS,
+		windowMs: WINDOW_MS,
+		targets,
+		results
+	};
 }

@@ -20,7 +20,18 @@ import { startJob } from '../src/lib/server/jobs/transitions';
 import { Simulator } from '../src/lib/server/simulator/simulator';
 import { commitTick, listRunningJobs, type RunningJob } from '../src/lib/server/simulator/simulator.repository';
 import { planTick } from '../src/lib/server/simulator/plan';
-import { CpuMeter, envNumber, MachineMeter, onAbort, postgresPids, printTable, round, SelfMeter, summarize, type Summary } from './lib/measure';
+import {
+	CpuMeter,
+	envNumber,
+	MachineMeter,
+	onAbort,
+	postgresPids,
+	printTable,
+	round,
+	SelfMeter,
+	summarize,
+	type Summary
+} from './lib/measure';
 
 const JOB_COUNTS = [100, 1_000];
 const WINDOW_MS = envNumber('BENCH_WRITE_WINDOW_MS', 10_000);
@@ -76,17 +87,21 @@ async function inBatches<T>(items: readonly T[], size: number, work: (item: T) =
 
 async function createJobs(db: Db, events: JobEvents, count: number): Promise<string[]> {
 	const ids: string[] = [];
-	await inBatches(Array.from({ length: count }, (_, i) => i), 10, async (i) => {
-		const job = await createValidJob(db, events, {
-			name: `bench ${i}`,
-			baseModel: 'bert-base',
-			dataset: 'imdb',
-			epochs: 1000, // 100,000 steps: no job finishes during the run
-			learningRate: 3e-4,
-			batchSize: 32
-		});
-		ids.push(job.id);
-	});
+	await inBatches(
+		Array.from({ length: count }, (_, i) => i),
+		10,
+		async (i) => {
+			const job = await createValidJob(db, events, {
+				name: `bench ${i}`,
+				baseModel: 'bert-base',
+				dataset: 'imdb',
+				epochs: 1000, // 100,000 steps: no job finishes during the run
+				learningRate: 3e-4,
+				batchSize: 32
+			});
+			ids.push(job.id);
+		}
+	);
 	return ids;
 }
 
@@ -115,7 +130,13 @@ async function calls(cluster: PostgresCluster, ms: number, call: () => Promise<n
 		durations.push(performance.now() - t);
 	}
 	const seconds = (performance.now() - started) / 1000;
-	return { durations, points, seconds, benchCpuSeconds: (self.stop() * seconds) / 100, postgresCpuSeconds: (pg.stop() * seconds) / 100 };
+	return {
+		durations,
+		points,
+		seconds,
+		benchCpuSeconds: (self.stop() * seconds) / 100,
+		postgresCpuSeconds: (pg.stop() * seconds) / 100
+	};
 }
 
 function rateOf(runs: Calls[]): Rate & { points: number; seconds: number } {
@@ -136,10 +157,16 @@ function rateOf(runs: Calls[]): Rate & { points: number; seconds: number } {
 	};
 }
 
-const rate = async (cluster: PostgresCluster, ms: number, call: () => Promise<number>) => rateOf([await calls(cluster, ms, call)]);
+const rate = async (cluster: PostgresCluster, ms: number, call: () => Promise<number>) =>
+	rateOf([await calls(cluster, ms, call)]);
 
 /** COPY of `steps` rows per job, steps `firstStep` onwards. */
-async function copyRows(client: postgres.Sql, jobIds: string[], firstStep: number, steps: number): Promise<{ rows: number; seconds: number }> {
+async function copyRows(
+	client: postgres.Sql,
+	jobIds: string[],
+	firstStep: number,
+	steps: number
+): Promise<{ rows: number; seconds: number }> {
 	function* chunks(): Generator<string> {
 		for (let step = firstStep; step < firstStep + steps; step++) {
 			let chunk = '';
@@ -189,7 +216,9 @@ async function explainRolledBack(client: postgres.Sql, text: string, params: rea
 	const nodes: { node: string; ms: number }[] = [];
 	const walk = (node: PlanNode, top: boolean) => {
 		const children = node.Plans ?? [];
-		const own = node['Actual Total Time'] * node['Actual Loops'] - children.reduce((sum, child) => sum + child['Actual Total Time'] * child['Actual Loops'], 0);
+		const own =
+			node['Actual Total Time'] * node['Actual Loops'] -
+			children.reduce((sum, child) => sum + child['Actual Total Time'] * child['Actual Loops'], 0);
 		// A CTE Scan's time includes running its CTE, which is listed on its own.
 		if (!top && node['Node Type'] !== 'CTE Scan') {
 			nodes.push({ node: describeNode(node), ms: round(Math.max(0, own), 2) });
@@ -286,7 +315,10 @@ const TICK_FULL_SQL = `with running as (
 
 /** As commitTick sends it: the job ids as three parameters ($1, $10, $11) rather than one. */
 const TICK_FULL_THREE_IDS_SQL = variantOf(TICK_FULL_SQL, [
-	["where id = any($1::uuid[]) and status = 'running' for update", "where id = any($10::uuid[]) and status = 'running' for update"],
+	[
+		"where id = any($1::uuid[]) and status = 'running' for update",
+		"where id = any($10::uuid[]) and status = 'running' for update"
+	],
 	['array(select id from unnest($1::uuid[]) as id', 'array(select id from unnest($11::uuid[]) as id']
 ]);
 
@@ -396,12 +428,18 @@ async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: 
 		const wallSeconds = (performance.now() - roundsStarted) / 1000;
 		const machineCpuSeconds = (machine.stop() / 100) * wallSeconds;
 		const ticks = rateOf(tickRuns);
-		const copy = { rows: copyRuns.reduce((sum, r) => sum + r.rows, 0), seconds: copyRuns.reduce((sum, r) => sum + r.seconds, 0) };
+		const copy = {
+			rows: copyRuns.reduce((sum, r) => sum + r.rows, 0),
+			seconds: copyRuns.reduce((sum, r) => sum + r.seconds, 0)
+		};
 		const copyRate = copy.rows / copy.seconds;
 		const copyCpuMicrosPerPoint = (copyRuns.reduce((sum, r) => sum + r.cpuSeconds, 0) * 1e6) / copy.rows;
 		const usedSeconds =
-			tickRuns.reduce((sum, r) => sum + r.benchCpuSeconds + r.postgresCpuSeconds, 0) + copyRuns.reduce((sum, r) => sum + r.cpuSeconds, 0);
-		const roundRatios = tickRuns.map((run, i) => round(run.points / run.seconds / (copyRuns[i]!.rows / copyRuns[i]!.seconds), 3));
+			tickRuns.reduce((sum, r) => sum + r.benchCpuSeconds + r.postgresCpuSeconds, 0) +
+			copyRuns.reduce((sum, r) => sum + r.cpuSeconds, 0);
+		const roundRatios = tickRuns.map((run, i) =>
+			round(run.points / run.seconds / (copyRuns[i]!.rows / copyRuns[i]!.seconds), 3)
+		);
 
 		// Where a tick's time goes.
 		const reads: number[] = [];
@@ -435,15 +473,25 @@ async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: 
 		};
 		const columns = () => {
 			const { points } = planTick(jobs);
-			return [points.map((p) => p.jobId), points.map((p) => p.step), points.map((p) => p.epoch), points.map((p) => p.loss), points.map((p) => p.accuracy)];
+			return [
+				points.map((p) => p.jobId),
+				points.map((p) => p.step),
+				points.map((p) => p.epoch),
+				points.map((p) => p.loss),
+				points.map((p) => p.accuracy)
+			];
 		};
 		const variants: Record<string, Rate> = {};
 		const strip = ({ points: _p, seconds: _s, ...r }: Rate & { points: number; seconds: number }): Rate => r;
-		const viaSql = (statement: string, extra: unknown[] = []) => async () => {
-			// Prepared, as Kysely's queries through kysely-postgres-js are.
-			const [row] = await raw.unsafe(statement, [...columns(), events.instanceId, ...extra] as never[], { prepare: true });
-			return advance(jobs.length - (row!.skipped as string[]).length);
-		};
+		const viaSql =
+			(statement: string, extra: unknown[] = []) =>
+			async () => {
+				// Prepared, as Kysely's queries through kysely-postgres-js are.
+				const [row] = await raw.unsafe(statement, [...columns(), events.instanceId, ...extra] as never[], {
+					prepare: true
+				});
+				return advance(jobs.length - (row!.skipped as string[]).length);
+			};
 		variants['commitTick (src, via Kysely), last steps in memory: the tick minus its once-a-second re-read'] = strip(
 			await rate(cluster, VARIANT_MS, async () => {
 				const { points, finishes } = planTick(jobs);
@@ -470,14 +518,20 @@ async function measure(cluster: PostgresCluster, admin: postgres.Sql, jobCount: 
 		);
 		variants['tick statement (no finish parts), arrays joined to {a,b,…} text in JS'] = strip(
 			await rate(cluster, VARIANT_MS, async () => {
-				const literals = columns().map((column) => `{${column.map((value) => (value === null ? 'NULL' : value)).join(',')}}`);
+				const literals = columns().map(
+					(column) => `{${column.map((value) => (value === null ? 'NULL' : value)).join(',')}}`
+				);
 				const [row] = await raw.unsafe(TICK_SQL, [...literals, events.instanceId] as never[], { prepare: true });
 				return advance(jobs.length - (row!.skipped as string[]).length);
 			})
 		);
-		variants['tick statement (no finish parts) without the row locks (FOR UPDATE)'] = strip(await rate(cluster, VARIANT_MS, viaSql(TICK_UNLOCKED_SQL)));
-		variants['tick statement (no finish parts) without NOTIFY'] = strip(await rate(cluster, VARIANT_MS, viaSql(TICK_SILENT_SQL)));
-		variants['per-tick COPY of the tick\'s rows (no locks, no NOTIFY)'] = strip(
+		variants['tick statement (no finish parts) without the row locks (FOR UPDATE)'] = strip(
+			await rate(cluster, VARIANT_MS, viaSql(TICK_UNLOCKED_SQL))
+		);
+		variants['tick statement (no finish parts) without NOTIFY'] = strip(
+			await rate(cluster, VARIANT_MS, viaSql(TICK_SILENT_SQL))
+		);
+		variants["per-tick COPY of the tick's rows (no locks, no NOTIFY)"] = strip(
 			await rate(cluster, VARIANT_MS, async () => {
 				const { points } = planTick(jobs);
 				let text = '';
@@ -538,7 +592,9 @@ export async function runWriteSuite() {
 	}
 
 	const ms = (value: number) => round(value, 2);
-	console.log(`\nwrite: simulator.tick() back to back vs COPY of as many rows (targets: ≥ ${TARGET_POINTS_PER_S} points/s, ≥ ${TARGET_RATIO} of COPY)`);
+	console.log(
+		`\nwrite: simulator.tick() back to back vs COPY of as many rows (targets: ≥ ${TARGET_POINTS_PER_S} points/s, ≥ ${TARGET_RATIO} of COPY)`
+	);
 	printTable(
 		results.map((r) => ({
 			jobs: r.jobs,
@@ -588,7 +644,10 @@ export async function runWriteSuite() {
 	);
 
 	const contended = results.filter((r) => r.otherCpuPercent > 25).map((r) => r.jobs);
-	if (contended.length > 0) console.log(`\nwrite: other work used > 25 % CPU during the ${contended.join(' and ')}-job window; re-run on a quiet machine.`);
+	if (contended.length > 0)
+		console.log(
+			`\nwrite: other work used > 25 % CPU during the ${contended.join(' and ')}-job window; re-run on a quiet machine.`
+		);
 	return {
 		contended,
 		targets: { pointsPerSecond: TARGET_POINTS_PER_S, ratioOfCopy: TARGET_RATIO },

@@ -73,7 +73,8 @@ export class Vapor {
 		this.url = url.replace(/\/+$/, '');
 		this.options = { batchSize: 500, flushMs: 2_000, retries: 6, backoffMs: 500, timeoutMs: 30_000, ...options };
 		const { batchSize } = this.options;
-		if (!(batchSize >= 1 && batchSize <= MAX_POINTS_PER_REQUEST)) throw new RangeError(`batchSize must be between 1 and ${MAX_POINTS_PER_REQUEST}`);
+		if (!(batchSize >= 1 && batchSize <= MAX_POINTS_PER_REQUEST))
+			throw new RangeError(`batchSize must be between 1 and ${MAX_POINTS_PER_REQUEST}`);
 	}
 
 	/**
@@ -97,11 +98,19 @@ export class Vapor {
 				});
 				if (response.ok) return (await response.json()) as T;
 				const answer = (await response.json().catch(() => ({}))) as { error?: string; fields?: Record<string, string> };
-				failure = new VaporError(`${method} ${path} → ${response.status}: ${answer.error ?? response.statusText}`, response.status, answer.fields);
-				retriable = idempotent ? response.status === 408 || response.status === 429 || response.status >= 500 : response.status === 503;
+				failure = new VaporError(
+					`${method} ${path} → ${response.status}: ${answer.error ?? response.statusText}`,
+					response.status,
+					answer.fields
+				);
+				retriable = idempotent
+					? response.status === 408 || response.status === 429 || response.status >= 500
+					: response.status === 503;
 			} catch (error) {
 				const cause = (error as { cause?: { code?: string } }).cause;
-				failure = new VaporError(`${method} ${path}: could not reach Vapor at ${this.url} (${cause?.code ?? (error as Error).message})`);
+				failure = new VaporError(
+					`${method} ${path}: could not reach Vapor at ${this.url} (${cause?.code ?? (error as Error).message})`
+				);
 				retriable = idempotent || cause?.code === 'ECONNREFUSED';
 			}
 			if (!retriable || attempt >= this.options.retries) throw failure;
@@ -111,7 +120,12 @@ export class Vapor {
 
 	/** Creates an external job; it turns running with its first points. */
 	async createJob(job: NewExternalJob): Promise<Run> {
-		const { job: created } = await this.request<{ job: VaporJob }>('POST', '/api/training/jobs', { ...job, source: 'external' }, { idempotent: false });
+		const { job: created } = await this.request<{ job: VaporJob }>(
+			'POST',
+			'/api/training/jobs',
+			{ ...job, source: 'external' },
+			{ idempotent: false }
+		);
 		return new Run(this, created);
 	}
 
@@ -148,10 +162,17 @@ export class Run {
 	}
 
 	/** Queues one point (steps must increase); sends a batch when one is full or due. A NaN or infinite loss fails the run. */
-	async log(step: number, loss: number, accuracy?: number | null, extra: { epoch?: number; recordedAt?: Date | string } = {}): Promise<void> {
+	async log(
+		step: number,
+		loss: number,
+		accuracy?: number | null,
+		extra: { epoch?: number; recordedAt?: Date | string } = {}
+	): Promise<void> {
 		if (this.finished) throw new VaporError('This run is finished; create a new job for a new run.');
-		if (!(step > this.#lastStep)) throw new RangeError(`step ${step} does not come after step ${this.#lastStep}: steps must increase`);
-		const recordedAt = extra.recordedAt === undefined ? new Date().toISOString() : new Date(extra.recordedAt).toISOString();
+		if (!(step > this.#lastStep))
+			throw new RangeError(`step ${step} does not come after step ${this.#lastStep}: steps must increase`);
+		const recordedAt =
+			extra.recordedAt === undefined ? new Date().toISOString() : new Date(extra.recordedAt).toISOString();
 		const point: WirePoint = Number.isFinite(loss)
 			? { step, loss, recordedAt }
 			: { step, loss: Number.isNaN(loss) ? 'NaN' : loss > 0 ? 'Infinity' : '-Infinity', nonFinite: true, recordedAt };
@@ -163,21 +184,26 @@ export class Run {
 			// The server fails the job with this point: nothing may follow it.
 			await this.flush();
 			this.finished = true;
-		} else if (this.#pending.length >= this.client.options.batchSize || performance.now() - this.#lastFlush >= this.client.options.flushMs) {
+		} else if (
+			this.#pending.length >= this.client.options.batchSize ||
+			performance.now() - this.#lastFlush >= this.client.options.flushMs
+		) {
 			await this.flush();
 		}
 	}
 
 	/** Sends the queued points now, in order (the same batch again on a retry). */
 	flush(): Promise<void> {
-		this.#sending = this.#sending.catch(() => {}).then(async () => {
-			while (this.#pending.length > 0) {
-				const batch = this.#pending.slice(0, this.client.options.batchSize);
-				await this.client.request('POST', `/api/training/jobs/${this.id}/metrics`, batch);
-				this.#pending.splice(0, batch.length);
-			}
-			this.#lastFlush = performance.now();
-		});
+		this.#sending = this.#sending
+			.catch(() => {})
+			.then(async () => {
+				while (this.#pending.length > 0) {
+					const batch = this.#pending.slice(0, this.client.options.batchSize);
+					await this.client.request('POST', `/api/training/jobs/${this.id}/metrics`, batch);
+					this.#pending.splice(0, batch.length);
+				}
+				this.#lastFlush = performance.now();
+			});
 		return this.#sending;
 	}
 

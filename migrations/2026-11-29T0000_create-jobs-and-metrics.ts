@@ -11,7 +11,10 @@ export async function up(db: Kysely<any>): Promise<void> {
 		.addColumn('dataset', 'text', (col) => col.notNull())
 		.addColumn('epochs', 'integer', (col) => col.notNull().check(sql`epochs between 1 and 1000`))
 		.addColumn('steps_per_epoch', 'integer', (col) =>
-			col.notNull().defaultTo(100).check(sql`steps_per_epoch > 0`)
+			col
+				.notNull()
+				.defaultTo(100)
+				.check(sql`steps_per_epoch > 0`)
 		)
 		.addColumn('learning_rate', 'double precision', (col) =>
 			col.notNull().check(sql`learning_rate > 0 and learning_rate <= 1`)

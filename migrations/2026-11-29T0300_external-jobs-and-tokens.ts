@@ -7,7 +7,10 @@ export async function up(db: Kysely<any>): Promise<void> {
 	await db.schema
 		.alterTable('jobs')
 		.addColumn('source', 'text', (col) =>
-			col.notNull().defaultTo('simulated').check(sql`source in ('simulated', 'external')`)
+			col
+				.notNull()
+				.defaultTo('simulated')
+				.check(sql`source in ('simulated', 'external')`)
 		)
 		.execute();
 

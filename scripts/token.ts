@@ -21,7 +21,9 @@ const USAGE = `Usage:
 const [command, ...rest] = process.argv.slice(2);
 const argument = rest.join(' ').trim();
 if (!command || !['create', 'revoke', 'list'].includes(command) || (command !== 'list' && !argument)) {
-	console.error(command && !['create', 'revoke', 'list'].includes(command) ? `Unknown command "${command}".\n\n${USAGE}` : USAGE);
+	console.error(
+		command && !['create', 'revoke', 'list'].includes(command) ? `Unknown command "${command}".\n\n${USAGE}` : USAGE
+	);
 	process.exit(2);
 }
 
@@ -57,10 +59,13 @@ try {
 		const tokens = await listTokens(database.db);
 		if (tokens.length === 0) console.log('No tokens yet. Create one with: npm run token -- create NAME');
 		const width = Math.max(4, ...tokens.map((t) => t.name.length));
-		if (tokens.length > 0) console.log(`${pad('NAME', width)}  ${pad('TOKEN', 14)}  ${pad('CREATED', 16)}  ${pad('STATUS', 24)}  ID`);
+		if (tokens.length > 0)
+			console.log(`${pad('NAME', width)}  ${pad('TOKEN', 14)}  ${pad('CREATED', 16)}  ${pad('STATUS', 24)}  ID`);
 		for (const t of tokens) {
 			const status = t.revokedAt ? `revoked ${t.revokedAt.slice(0, 16).replace('T', ' ')}` : 'active';
-			console.log(`${pad(t.name, width)}  ${pad(t.hint, 14)}  ${pad(t.createdAt.slice(0, 16).replace('T', ' '), 16)}  ${pad(status, 24)}  ${t.id}`);
+			console.log(
+				`${pad(t.name, width)}  ${pad(t.hint, 14)}  ${pad(t.createdAt.slice(0, 16).replace('T', ' '), 16)}  ${pad(status, 24)}  ${t.id}`
+			);
 		}
 	}
 } catch (error) {

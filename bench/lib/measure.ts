@@ -143,7 +143,8 @@ export function printTable(rows: Record<string, string | number>[]): void {
 	const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((cell) => cell[i]!.length)));
 	// Numbers right-aligned, text left-aligned.
 	const numeric = columns.map((_, i) => cells.every((cell) => cell[i] === '' || !Number.isNaN(Number(cell[i]))));
-	const line = (values: string[]) => values.map((value, i) => (numeric[i] ? value.padStart(widths[i]!) : value.padEnd(widths[i]!))).join('  ');
+	const line = (values: string[]) =>
+		values.map((value, i) => (numeric[i] ? value.padStart(widths[i]!) : value.padEnd(widths[i]!))).join('  ');
 	console.log(line(columns));
 	for (const cell of cells) console.log(line(cell));
 }

@@ -32,14 +32,25 @@ const numbers = getNumbers();
 const names = getDistinctClasses();
 const labels = getClasses().map((name) => names.indexOf(name));
 const means = [0, 1, 2, 3].map((j) => numbers.reduce((sum, row) => sum + row[j]!, 0) / numbers.length);
-const stds = [0, 1, 2, 3].map((j) => Math.sqrt(numbers.reduce((sum, row) => sum + (row[j]! - means[j]!) ** 2, 0) / numbers.length));
+const stds = [0, 1, 2, 3].map((j) =>
+	Math.sqrt(numbers.reduce((sum, row) => sum + (row[j]! - means[j]!) ** 2, 0) / numbers.length)
+);
 const x = tf.tensor2d(numbers.map((row) => row.map((value, j) => (value - means[j]!) / stds[j]!)));
 const y = tf.oneHot(tf.tensor1d(labels, 'int32'), names.length);
 
 const model = tf.sequential({
 	layers: [
-		tf.layers.dense({ inputShape: [4], units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
-		tf.layers.dense({ units: names.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) })
+		tf.layers.dense({
+			inputShape: [4],
+			units: 8,
+			activation: 'relu',
+			kernelInitializer: tf.initializers.glorotUniform({ seed })
+		}),
+		tf.layers.dense({
+			units: names.length,
+			activation: 'softmax',
+			kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 })
+		})
 	]
 });
 model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });

@@ -16,7 +16,8 @@ const TERMINAL = ['completed', 'failed', 'stopped'];
 const token = process.env.VAPOR_TOKEN;
 // eventsource v4 lets us wrap its fetch to add the header (a browser's EventSource cannot: it uses the cookie).
 const source = new EventSource(`${base}/api/training/jobs/${jobId}/stream`, {
-	fetch: (input, init) => fetch(input, token ? { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } } : init)
+	fetch: (input, init) =>
+		fetch(input, token ? { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } } : init)
 });
 let lastStep = 0; // every step up to this one has arrived
 let finished = null; // the job, once a terminal status has arrived

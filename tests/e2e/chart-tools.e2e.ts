@@ -15,12 +15,20 @@ test.describe.serial('monitor chart tools', () => {
 		const created = await fetch(`${server.url}/api/training/jobs`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json', ...authorization() },
-			body: JSON.stringify({ name: 'Chart tools / run #1', baseModel: 'resnet-18', dataset: 'cifar-10', epochs: 2, batchSize: 8 })
+			body: JSON.stringify({
+				name: 'Chart tools / run #1',
+				baseModel: 'resnet-18',
+				dataset: 'cifar-10',
+				epochs: 2,
+				batchSize: 8
+			})
 		});
 		job = ((await created.json()) as { job: typeof job }).job;
 		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		for (let i = 0; i < 200; i++) {
-			const current = ((await (await fetch(`${server.url}/api/training/jobs/${job.id}`)).json()) as { job: { status: string } }).job;
+			const current = (
+				(await (await fetch(`${server.url}/api/training/jobs/${job.id}`)).json()) as { job: { status: string } }
+			).job;
 			if (current.status === 'completed') break;
 			await new Promise((resolve) => setTimeout(resolve, 100));
 		}
@@ -31,7 +39,8 @@ test.describe.serial('monitor chart tools', () => {
 
 	/** The smoothed column of the screen-reader table under the chart. */
 	const smoothedValues = (page: Page) => page.locator('[data-testid="loss-data"] td[data-smoothed]').allTextContents();
-	const rawValues = (page: Page) => page.locator('[data-testid="loss-data"] tbody tr td:nth-child(2)').allTextContents();
+	const rawValues = (page: Page) =>
+		page.locator('[data-testid="loss-data"] tbody tr td:nth-child(2)').allTextContents();
 
 	test('the smoothing slider changes the drawn curve and survives a reload', async ({ page }) => {
 		await page.goto(`${server.url}/training/jobs/${job.id}`);
@@ -93,7 +102,9 @@ test.describe.serial('monitor chart tools', () => {
 		const lines = csvText.trimEnd().split('\n');
 		expect(lines[0]).toBe('step,epoch,loss,accuracy,recorded_at');
 		expect(lines).toHaveLength(201); // the header and one line per step
-		expect(lines.slice(1).map((line) => Number(line.split(',')[0]))).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+		expect(lines.slice(1).map((line) => Number(line.split(',')[0]))).toEqual(
+			Array.from({ length: 200 }, (_, i) => i + 1)
+		);
 
 		const jsonDownload = page.waitForEvent('download');
 		await page.getByRole('link', { name: 'Download metrics as JSON' }).click();

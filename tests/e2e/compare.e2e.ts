@@ -42,9 +42,14 @@ test.describe.serial('compare runs', () => {
 		await expect(page).toHaveURL(/\/training\/compare\?ids=[0-9a-f-]{36},[0-9a-f-]{36}$/);
 		await expect(page.getByRole('heading', { level: 1, name: 'Compare runs' })).toBeVisible();
 		const legend = page.getByRole('list', { name: 'Runs' });
-		await expect(legend.getByRole('link')).toHaveText(['ResNet-18 on CIFAR-10 (demo)', 'DistilBERT on SST-2, lr too high (demo)']);
+		await expect(legend.getByRole('link')).toHaveText([
+			'ResNet-18 on CIFAR-10 (demo)',
+			'DistilBERT on SST-2, lr too high (demo)'
+		]);
 		// Each legend entry carries its run's colour.
-		const swatches = await legend.locator('.swatch').evaluateAll((nodes) => nodes.map((node) => getComputedStyle(node).backgroundColor));
+		const swatches = await legend
+			.locator('.swatch')
+			.evaluateAll((nodes) => nodes.map((node) => getComputedStyle(node).backgroundColor));
 		expect(new Set(swatches).size).toBe(2);
 		await expect(tableRows(page)).toHaveCount(2);
 		// Points drawn, and the last step: the completed demo run's 500 steps.
@@ -109,7 +114,9 @@ test.describe.serial('compare runs', () => {
 	});
 
 	test('bad and unknown ids in the address get a clear message, not an error page', async ({ page }) => {
-		const jobs = (await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: { id: string; name: string }[] };
+		const jobs = (await (await fetch(`${server.url}/api/training/jobs`)).json()) as {
+			jobs: { id: string; name: string }[];
+		};
 		const known = jobs.jobs.find((job) => job.name === 'ResNet-18 on CIFAR-10 (demo)')!;
 		const unknown = '00000000-0000-4000-8000-000000000000';
 		const response = await page.goto(`${server.url}/training/compare?ids=not-an-id,${unknown},${known.id}`);
@@ -117,7 +124,9 @@ test.describe.serial('compare runs', () => {
 		const alert = page.getByRole('alert');
 		await expect(alert).toContainText('This is not a job id: not-an-id');
 		await expect(alert).toContainText(`No job has this id: ${unknown}`);
-		await expect(page.getByRole('list', { name: 'Runs' }).getByRole('link')).toHaveText(['ResNet-18 on CIFAR-10 (demo)']);
+		await expect(page.getByRole('list', { name: 'Runs' }).getByRole('link')).toHaveText([
+			'ResNet-18 on CIFAR-10 (demo)'
+		]);
 
 		await page.goto(`${server.url}/training/compare?ids=nothing`);
 		await expect(page.getByRole('heading', { name: 'Nothing to compare' })).toBeVisible();
@@ -126,14 +135,18 @@ test.describe.serial('compare runs', () => {
 
 	test('a running job in the comparison grows live', async ({ page }) => {
 		const job = await createJob('Live in compare', { epochs: 3 });
-		const jobs = (await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: { id: string; name: string }[] };
+		const jobs = (await (await fetch(`${server.url}/api/training/jobs`)).json()) as {
+			jobs: { id: string; name: string }[];
+		};
 		const done = jobs.jobs.find((j) => j.name === 'ResNet-18 on CIFAR-10 (demo)')!;
 		await page.goto(`${server.url}/training/compare?ids=${done.id},${job.id}`);
 		const liveRow = page.locator(`[data-testid="compare-data"] tr[data-job-id="${job.id}"]`);
 		await expect(liveRow.locator('td').nth(0)).toHaveText('0');
 		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		await expect(liveRow.locator('td').nth(0)).toHaveText(/^[1-9]\d*$/);
-		await expect(page.locator(`.legend li:has-text("Live in compare") [data-status="completed"]`)).toBeVisible({ timeout: 20_000 });
+		await expect(page.locator(`.legend li:has-text("Live in compare") [data-status="completed"]`)).toBeVisible({
+			timeout: 20_000
+		});
 		await expect(liveRow.locator('td').nth(1)).toHaveText('300');
 	});
 });

@@ -72,7 +72,9 @@ test.describe.serial('the live monitor', () => {
 		await page.getByRole('button', { name: 'Start' }).click();
 		await expect(page.locator('[data-status="failed"]')).toBeVisible({ timeout: 15_000 });
 		await expect(page.getByText('Training failed')).toBeVisible();
-		await expect(page.getByText(/Loss diverged \(NaN\) at step \d+: learning rate 0.9 is too high/).first()).toBeVisible();
+		await expect(
+			page.getByText(/Loss diverged \(NaN\) at step \d+: learning rate 0.9 is too high/).first()
+		).toBeVisible();
 	});
 
 	test('reload mid-run keeps the whole curve with no step twice', async ({ page }) => {
@@ -113,7 +115,10 @@ test.describe.serial('the live monitor', () => {
 	test('a browser EventSource gets every step once, then stops on the 204 of its reconnect', async ({ page }) => {
 		const job = await createJob({ name: 'Raw EventSource', epochs: 2 });
 		await page.goto(`${server.url}/healthz`);
-		const started = fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
+		const started = fetch(`${server.url}/api/training/jobs/${job.id}/start`, {
+			method: 'POST',
+			headers: authorization()
+		});
 		const steps = await page.evaluate(
 			(id) =>
 				new Promise<number[]>((resolve) => {

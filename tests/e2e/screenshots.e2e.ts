@@ -61,17 +61,32 @@ test.describe('screenshots', () => {
 
 	test('compare runs', async ({ page }) => {
 		// Two more runs with other learning rates, training while the page is open.
-		for (const [name, learningRate] of [['ResNet-18, lr 1e-3', 1e-3], ['ResNet-18, lr 3e-3', 3e-3]] as const) {
+		for (const [name, learningRate] of [
+			['ResNet-18, lr 1e-3', 1e-3],
+			['ResNet-18, lr 3e-3', 3e-3]
+		] as const) {
 			const response = await fetch(`${server.url}/api/training/jobs`, {
 				method: 'POST',
 				headers: { 'content-type': 'application/json', ...authorization() },
-				body: JSON.stringify({ name, baseModel: 'resnet-18', dataset: 'cifar-10', epochs: 4, learningRate, batchSize: 64 })
+				body: JSON.stringify({
+					name,
+					baseModel: 'resnet-18',
+					dataset: 'cifar-10',
+					epochs: 4,
+					learningRate,
+					batchSize: 64
+				})
 			});
 			const { job } = (await response.json()) as { job: { id: string } };
 			await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		}
 		await page.goto(`${server.url}/training/jobs`);
-		for (const name of ['ResNet-18 on CIFAR-10 (demo)', 'GPT-2 small on WikiText-2 (demo)', 'ResNet-18, lr 1e-3', 'ResNet-18, lr 3e-3']) {
+		for (const name of [
+			'ResNet-18 on CIFAR-10 (demo)',
+			'GPT-2 small on WikiText-2 (demo)',
+			'ResNet-18, lr 1e-3',
+			'ResNet-18, lr 3e-3'
+		]) {
 			await page.getByRole('checkbox', { name: `Compare ${name}` }).check();
 		}
 		await page.getByRole('button', { name: 'Compare (4)' }).click();

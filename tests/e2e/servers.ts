@@ -12,7 +12,13 @@ export interface TempServer {
 }
 
 /** A built server of its own, on a fresh PGlite folder, for specs that need a database other than the shared one. */
-export async function startTempServer({ demo, env = {} }: { demo: boolean; env?: Record<string, string> }): Promise<TempServer> {
+export async function startTempServer({
+	demo,
+	env = {}
+}: {
+	demo: boolean;
+	env?: Record<string, string>;
+}): Promise<TempServer> {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-e2e-'));
 	const remove = () => fs.rmSync(dataDir, { recursive: true, force: true });
 	const serverEnv = { VAPOR_DATA_DIR: dataDir, VAPOR_DEMO: demo ? '1' : '0', ...env };

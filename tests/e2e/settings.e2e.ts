@@ -101,7 +101,12 @@ test.describe('settings: API tokens', () => {
 		await expect(page.locator('[data-status="queued"]').first()).toBeVisible();
 		const id = page.url().split('/').at(-1)!;
 		const job = (await (await fetch(`${server.url}/api/training/jobs/${id}`)).json()).job;
-		expect(job).toMatchObject({ source: 'external', baseModel: 'logistic regression', dataset: 'iris', totalSteps: 10 });
+		expect(job).toMatchObject({
+			source: 'external',
+			baseModel: 'logistic regression',
+			dataset: 'iris',
+			totalSteps: 10
+		});
 
 		const points = Array.from({ length: 4 }, (_, i) => ({ step: i + 1, loss: 1 / (i + 1), accuracy: 0.25 * (i + 1) }));
 		const posted = await fetch(`${server.url}/api/training/jobs/${id}/metrics`, {

@@ -7,10 +7,18 @@ import { BACKENDS, createTestStore, type TestStore } from '../support/databases'
 import { startFlakyProxy, type Fault } from '../support/flaky-proxy';
 import { startServer, TEST_TOKEN, type RunningServer } from '../support/server';
 
-function run(command: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+	command: string,
+	args: string[],
+	env: Record<string, string> = {}
+): Promise<{ code: number; stdout: string; stderr: string }> {
 	return new Promise((resolve) => {
-		execFile(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
-			resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+		execFile(
+			command,
+			args,
+			{ env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 },
+			(error, stdout, stderr) =>
+				resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
 		);
 	});
 }
@@ -99,9 +107,17 @@ describe.each(BACKENDS)('clients and examples against the built server (%s)', (b
 
 		const refused = await run('python3', ['-c', PYTHON_CLIENT_SCRIPT, server.url, TEST_TOKEN, 'refused']);
 		expect(refused.code, refused.stderr).toBe(0);
-		expect(refused.stdout).toMatch(/refused 400 POST .*\/metrics → 400: Point 1 \(step 1\): accuracy must be a fraction from 0 to 1/);
+		expect(refused.stdout).toMatch(
+			/refused 400 POST .*\/metrics → 400: Point 1 \(step 1\): accuracy must be a fraction from 0 to 1/
+		);
 
-		const noToken = await run('python3', ['-c', PYTHON_CLIENT_SCRIPT, server.url, 'vpr_wrongwrongwrongwrongwrongwrongwrongwrong', 'train']);
+		const noToken = await run('python3', [
+			'-c',
+			PYTHON_CLIENT_SCRIPT,
+			server.url,
+			'vpr_wrongwrongwrongwrongwrongwrongwrongwrong',
+			'train'
+		]);
 		expect(noToken.code).not.toBe(0);
 		expect(noToken.stderr).toMatch(/401: That token is not valid/);
 	});
@@ -121,25 +137,38 @@ describe.each(BACKENDS)('clients and examples against the built server (%s)', (b
 
 			const diverging = await client.createJob({ name: 'ts diverges' });
 			await diverging.log(1, Number.POSITIVE_INFINITY);
-			expect(await api.getJob(diverging.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/loss of Infinity at step 1/) });
+			expect(await api.getJob(diverging.id)).toMatchObject({
+				status: 'failed',
+				error: expect.stringMatching(/loss of Infinity at step 1/)
+			});
 			await expect(diverging.log(2, 1)).rejects.toThrow(/finished/);
 
 			const refusing = await client.createJob({ name: 'ts refused' });
 			await refusing.log(1, 1);
 			await expect(refusing.log(1, 1)).rejects.toThrow(/steps must increase/);
-			await expect(new Vapor(server.url, 'vpr_nope').request('POST', '/api/training/jobs', {})).rejects.toMatchObject({ status: 401 });
+			await expect(new Vapor(server.url, 'vpr_nope').request('POST', '/api/training/jobs', {})).rejects.toMatchObject({
+				status: 401
+			});
 		} finally {
 			await proxy.close();
 		}
 	});
 
 	it('the Python example trains softmax regression on iris and reports every step', async () => {
-		const result = await run('python3', ['clients/examples/iris_logreg.py', '--url', server.url, '--epochs', '8'], { VAPOR_TOKEN: TEST_TOKEN });
+		const result = await run('python3', ['clients/examples/iris_logreg.py', '--url', server.url, '--epochs', '8'], {
+			VAPOR_TOKEN: TEST_TOKEN
+		});
 		expect(result.code, result.stderr).toBe(0);
 		const [, id, accuracy] = /job (\S+) completed: training accuracy ([\d.]+)/.exec(result.stdout)!;
 		expect(Number(accuracy)).toBeGreaterThan(0.8);
 		const job = await api.getJob(id!);
-		expect(job).toMatchObject({ status: 'completed', dataset: 'iris', stepsPerEpoch: 15, totalSteps: 120, currentStep: 120 });
+		expect(job).toMatchObject({
+			status: 'completed',
+			dataset: 'iris',
+			stepsPerEpoch: 15,
+			totalSteps: 120,
+			currentStep: 120
+		});
 		const points = await api.allPoints(id!);
 		expect(points).toHaveLength(120);
 		// It learns: the last epoch's loss is well below the first's.
@@ -148,7 +177,15 @@ describe.each(BACKENDS)('clients and examples against the built server (%s)', (b
 	});
 
 	it('the TypeScript example trains a TensorFlow.js network on iris and reports every step', async () => {
-		const result = await run(path.resolve('node_modules/.bin/tsx'), ['clients/examples/iris-tfjs.ts', '--url', server.url, '--token', TEST_TOKEN, '--epochs', '8']);
+		const result = await run(path.resolve('node_modules/.bin/tsx'), [
+			'clients/examples/iris-tfjs.ts',
+			'--url',
+			server.url,
+			'--token',
+			TEST_TOKEN,
+			'--epochs',
+			'8'
+		]);
 		expect(result.code, result.stderr).toBe(0);
 		const [, id, accuracy] = /job (\S+) completed: training accuracy ([\d.]+)/.exec(result.stdout)!;
 		expect(Number(accuracy)).toBeGreaterThan(0.7);

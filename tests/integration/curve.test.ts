@@ -14,7 +14,16 @@ import type { MetricPoint } from '../../src/lib/training/job';
 import type { NewJob } from '../../src/lib/training/job-input';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 
-const job: NewJob = { source: 'simulated', name: 'long run', baseModel: 'bert-base', dataset: 'imdb', epochs: 10, stepsPerEpoch: 100, learningRate: 3e-4, batchSize: 32 };
+const job: NewJob = {
+	source: 'simulated',
+	name: 'long run',
+	baseModel: 'bert-base',
+	dataset: 'imdb',
+	epochs: 10,
+	stepsPerEpoch: 100,
+	learningRate: 3e-4,
+	batchSize: 32
+};
 
 describe.each(BACKENDS)('long curves from stored block extremes (%s)', (backend) => {
 	let handle: TestDatabase;
@@ -63,7 +72,11 @@ describe.each(BACKENDS)('long curves from stored block extremes (%s)', (backend)
 
 	it('draws exactly what M4 over every point draws, with all, some or none of the blocks stored', async () => {
 		const id = await jobWithPoints(60_000, { 7_777: 40, 31_000: -3 });
-		const blocks = () => handle.db.selectFrom('metric_blocks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+		const blocks = () =>
+			handle.db
+				.selectFrom('metric_blocks')
+				.select((eb) => eb.fn.countAll<number>().as('n'))
+				.executeTakeFirstOrThrow();
 
 		const expected = await m4OverEveryPoint(id, 1_000, 0);
 		expect(expected.map((p) => p.loss)).toContain(40);

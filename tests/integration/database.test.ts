@@ -59,14 +59,22 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 		await migrateToLatest(handle.db);
 		const job = await insertJob(handle.db, { ...newJob('kept'), source: 'external' });
 		await insertPoints(handle.db, [{ jobId: job.id, step: 1, epoch: 1, loss: 1, accuracy: null }]);
-		while ((await sql<{ n: number }>`select count(*)::int as n from kysely_migration where name > '2026-11-29T0300'`.execute(handle.db)).rows[0]!.n > 1) {
+		while (
+			(
+				await sql<{
+					n: number;
+				}>`select count(*)::int as n from kysely_migration where name > '2026-11-29T0300'`.execute(handle.db)
+			).rows[0]!.n > 1
+		) {
 			await migrateDown(handle.db); // migrations of later branches first
 		}
 		expect(await migrateDown(handle.db)).toEqual(['Down 2026-11-29T0300_external-jobs-and-tokens']);
 		const { rows } = await sql<{ name: string }>`
 			select table_name as name from information_schema.tables where table_schema = 'public' and table_name = 'api_tokens'
 			union all
-			select column_name from information_schema.columns where table_schema = 'public' and table_name = 'jobs' and column_name = 'source'`.execute(handle.db);
+			select column_name from information_schema.columns where table_schema = 'public' and table_name = 'jobs' and column_name = 'source'`.execute(
+			handle.db
+		);
 		expect(rows).toEqual([]);
 		expect((await sql<{ n: number }>`select count(*)::int as n from metrics`.execute(handle.db)).rows[0]!.n).toBe(1);
 	});
@@ -90,7 +98,11 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 				{ jobId: job.id, step: 2, epoch: 1, loss: 2.25, accuracy: null },
 				{ jobId: job.id, step: 3, epoch: 1, loss: 2.0, accuracy: 0.3 }
 			]);
-			expect(await findJob(handle.db, job.id)).toMatchObject({ current_step: 3, latest_loss: 2.0, latest_accuracy: 0.3 });
+			expect(await findJob(handle.db, job.id)).toMatchObject({
+				current_step: 3,
+				latest_loss: 2.0,
+				latest_accuracy: 0.3
+			});
 			const points = await listPoints(handle.db, job.id, { afterStep: 1 });
 			expect(points.map((p) => [p.step, p.loss, p.accuracy])).toEqual([
 				[2, 2.25, null],
@@ -113,9 +125,13 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 
 		it('enforces the CHECK constraints even if validation were bypassed', async () => {
 			await expect(insertJob(handle.db, { ...newJob('x'), epochs: 0 })).rejects.toThrow(/check constraint/);
-			await expect(insertJob(handle.db, { ...newJob('x'), status: 'paused' as never })).rejects.toThrow(/check constraint/);
+			await expect(insertJob(handle.db, { ...newJob('x'), status: 'paused' as never })).rejects.toThrow(
+				/check constraint/
+			);
 			await expect(insertJob(handle.db, { ...newJob(''), epochs: 1 })).rejects.toThrow(/check constraint/);
-			await expect(insertJob(handle.db, { ...newJob('x'), source: 'cron' as never })).rejects.toThrow(/check constraint/);
+			await expect(insertJob(handle.db, { ...newJob('x'), source: 'cron' as never })).rejects.toThrow(
+				/check constraint/
+			);
 			expect(await listJobs(handle.db)).toEqual([]);
 			expect((await insertJob(handle.db, newJob('default source'))).source).toBe('simulated');
 		});

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 // build context will actually contain.
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const INSTALL_HINT = 'docker-compose is not installed: run `apt-get install -y docker-compose` (CI installs it) to run this test.';
+const INSTALL_HINT =
+	'docker-compose is not installed: run `apt-get install -y docker-compose` (CI installs it) to run this test.';
 
 type Yaml = string | Yaml[] | { [key: string]: Yaml };
 type YamlMap = { [key: string]: Yaml };
@@ -121,7 +122,9 @@ function environmentOf(service: YamlMap): Record<string, string> {
 	if (Array.isArray(environment)) {
 		return Object.fromEntries(environment.map((item) => String(item).split(/=(.*)/s).slice(0, 2)));
 	}
-	return Object.fromEntries(Object.entries(asMap(environment, 'environment')).map(([key, value]) => [key, String(value)]));
+	return Object.fromEntries(
+		Object.entries(asMap(environment, 'environment')).map(([key, value]) => [key, String(value)])
+	);
 }
 
 /** Dockerfile instructions with line continuations joined and comments dropped. */
@@ -163,7 +166,11 @@ describe('docker-compose.yml', () => {
 	it('runs Postgres as db with a pg_isready healthcheck and the pgdata volume', () => {
 		const db = asMap(services().db, 'db');
 		expect(String(db.image)).toMatch(/^postgres:1[56]$/);
-		expect(environmentOf(db)).toMatchObject({ POSTGRES_USER: 'vapor', POSTGRES_PASSWORD: 'vapor', POSTGRES_DB: 'vapor' });
+		expect(environmentOf(db)).toMatchObject({
+			POSTGRES_USER: 'vapor',
+			POSTGRES_PASSWORD: 'vapor',
+			POSTGRES_DB: 'vapor'
+		});
 
 		const healthcheck = asMap(db.healthcheck, 'db.healthcheck');
 		const test = Array.isArray(healthcheck.test) ? healthcheck.test.map(String).join(' ') : String(healthcheck.test);
@@ -224,7 +231,10 @@ describe('Dockerfile', () => {
 		expect(last('EXPOSE')?.split(/\s+/)).toContain('3000');
 		expect(last('USER')).toBe('node');
 		expect(last('HEALTHCHECK')).toMatch(/fetch\(.*\/healthz/);
-		const env = finalStage.filter((instruction) => instruction.keyword === 'ENV').map((instruction) => instruction.args).join(' ');
+		const env = finalStage
+			.filter((instruction) => instruction.keyword === 'ENV')
+			.map((instruction) => instruction.args)
+			.join(' ');
 		expect(env).toMatch(/\bNODE_ENV=production\b/);
 		expect(env).toMatch(/\bPORT=3000\b/);
 		expect(env).toMatch(/\bHOST=0\.0\.0\.0\b/);
@@ -240,7 +250,9 @@ describe('Dockerfile', () => {
 		for (const source of fromContext) {
 			const relative = path.posix.normalize(source).replace(/^\/+/, '').replace(/\/$/, '') || '.';
 			expect(fs.existsSync(path.join(ROOT, relative)), `${source} is COPYed but missing from the repo`).toBe(true);
-			const excludedBy = ignored.find((pattern) => !pattern.startsWith('!') && (relative === pattern || relative.startsWith(`${pattern}/`)));
+			const excludedBy = ignored.find(
+				(pattern) => !pattern.startsWith('!') && (relative === pattern || relative.startsWith(`${pattern}/`))
+			);
 			expect(excludedBy, `${source} is COPYed but .dockerignore excludes it`).toBeUndefined();
 		}
 	});

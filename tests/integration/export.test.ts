@@ -34,7 +34,13 @@ function parseCsv(text: string) {
 			const cells = line.split(',');
 			expect(cells).toHaveLength(5);
 			const [step, epoch, loss, accuracy, recordedAt] = cells as [string, string, string, string, string];
-			return { step: Number(step), epoch: Number(epoch), loss: Number(loss), accuracy: accuracy === '' ? null : Number(accuracy), recordedAt };
+			return {
+				step: Number(step),
+				epoch: Number(epoch),
+				loss: Number(loss),
+				accuracy: accuracy === '' ? null : Number(accuracy),
+				recordedAt
+			};
 		})
 	};
 }
@@ -51,14 +57,24 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 		const handle = store.open();
 		try {
 			await migrateToLatest(handle.db);
-			const base = { base_model: 'bert-base', dataset: 'imdb', epochs: 200, learning_rate: 0.001, batch_size: 32, seed: 1 };
+			const base = {
+				base_model: 'bert-base',
+				dataset: 'imdb',
+				epochs: 200,
+				learning_rate: 0.001,
+				batch_size: 32,
+				seed: 1
+			};
 			const job = await insertJob(handle.db, { ...base, name: 'Café run "A" / #1', status: 'completed' });
 			const empty = await insertJob(handle.db, { ...base, name: 'nothing yet' });
 			jobId = job.id;
 			emptyJobId = empty.id;
 			for (let from = 1; from <= POINTS; from += 5_000) {
 				const steps = stepsUpTo(Math.min(5_000, POINTS - from + 1)).map((i) => from + i - 1);
-				await insertPoints(handle.db, steps.map((step) => pointAt(job.id, step)));
+				await insertPoints(
+					handle.db,
+					steps.map((step) => pointAt(job.id, step))
+				);
 			}
 		} finally {
 			await handle.close();
@@ -95,7 +111,10 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 		expect(response.status).toBe(200);
 		expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
 		expect(response.headers.get('content-disposition')).toBe('attachment; filename="Cafe-run-A-1-metrics.json"');
-		const document = (await response.json()) as { job: { id: string; name: string }; metrics: { step: number; loss: number | null; recordedAt: string }[] };
+		const document = (await response.json()) as {
+			job: { id: string; name: string };
+			metrics: { step: number; loss: number | null; recordedAt: string }[];
+		};
 		expect(document.job).toMatchObject({ id: jobId, name: 'Café run "A" / #1', currentStep: POINTS });
 		expect(document.metrics.map((point) => point.step)).toEqual(stepsUpTo(POINTS));
 		expect(document.metrics[6]!.loss).toBeNull(); // the NaN: JSON has none
@@ -109,14 +128,18 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 	});
 
 	it('exports a job without points as a header, or an empty list', async () => {
-		expect(await (await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.csv`)).text()).toBe('step,epoch,loss,accuracy,recorded_at\n');
+		expect(await (await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.csv`)).text()).toBe(
+			'step,epoch,loss,accuracy,recorded_at\n'
+		);
 		const document = await (await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.json`)).json();
 		expect(document.metrics).toEqual([]);
 		expect(document.job.name).toBe('nothing yet');
 	});
 
 	it.each(['csv', 'json'])('answers an unknown job with 404 and a bad id with 400, as JSON (%s)', async (format) => {
-		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000/metrics.${format}`);
+		const missing = await fetch(
+			`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000/metrics.${format}`
+		);
 		expect(missing.status).toBe(404);
 		expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
 		expect((await missing.json()).error).toMatch(/No job has the id/);
@@ -135,7 +158,9 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 					resolve(chunk.toString('utf8'));
 				});
 			});
-			request.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
+			request.on('error', (error) =>
+				(error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)
+			);
 		});
 		expect(firstBytes.startsWith('step,epoch,loss,accuracy,recorded_at\n')).toBe(true);
 		// The server is not stuck on the abandoned export: a whole export still completes.

@@ -7,7 +7,12 @@ import { readStream, stepsOf } from '../support/sse-client';
 
 type Point = Record<string, unknown>;
 const points = (from: number, to: number, extra: (step: number) => Point = () => ({})): Point[] =>
-	Array.from({ length: to - from + 1 }, (_, i) => ({ step: from + i, loss: 1 / (from + i), accuracy: 0.5, ...extra(from + i) }));
+	Array.from({ length: to - from + 1 }, (_, i) => ({
+		step: from + i,
+		loss: 1 / (from + i),
+		accuracy: 0.5,
+		...extra(from + i)
+	}));
 
 describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 	let store: TestStore;
@@ -26,17 +31,36 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 	});
 
 	const externalJob = (fields: Record<string, unknown> = {}) =>
-		api.createJob({ name: 'script', source: 'external', baseModel: 'logistic regression', dataset: 'iris', stepsPerEpoch: 10, ...fields });
+		api.createJob({
+			name: 'script',
+			source: 'external',
+			baseModel: 'logistic regression',
+			dataset: 'iris',
+			stepsPerEpoch: 10,
+			...fields
+		});
 	const postRaw = (path: string, body: string, headers: Record<string, string> = authorization()) =>
-		fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+		fetch(`${server.url}${path}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', ...headers },
+			body
+		});
 	const postPoints = (id: string, body: unknown, headers?: Record<string, string>) =>
 		postRaw(`/api/training/jobs/${id}/metrics`, typeof body === 'string' ? body : JSON.stringify(body), headers);
 	const stored = (id: string): Promise<MetricPoint[]> => api.allPoints(id);
-	const jobCount = async () => ((await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: Job[] }).jobs.length;
+	const jobCount = async () =>
+		((await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: Job[] }).jobs.length;
 
 	it('creates an external job with free-text model and dataset; the simulator never writes to it', async () => {
 		const job = await externalJob({ epochs: 2 });
-		expect(job).toMatchObject({ source: 'external', status: 'queued', baseModel: 'logistic regression', dataset: 'iris', stepsPerEpoch: 10, totalSteps: 20 });
+		expect(job).toMatchObject({
+			source: 'external',
+			status: 'queued',
+			baseModel: 'logistic regression',
+			dataset: 'iris',
+			stepsPerEpoch: 10,
+			totalSteps: 20
+		});
 		const started = await api.start(job.id);
 		expect(started.status).toBe('running');
 		// 50 simulator ticks would have written 20 points and completed it.
@@ -50,14 +74,17 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 	it('runs a job from its first points to completed, publishing points live to both streams', async () => {
 		const job = await externalJob();
 		const jobStream = readStream(`${server.url}/api/training/jobs/${job.id}/stream`, {
-			stopWhen: (stream) => stream.events.some((event) => event.event === 'status' && JSON.parse(event.data).status === 'completed')
+			stopWhen: (stream) =>
+				stream.events.some((event) => event.event === 'status' && JSON.parse(event.data).status === 'completed')
 		});
 		const feed = readStream(`${server.url}/api/training/stream`, {
 			stopWhen: (stream) =>
 				stream.events.some(
 					(event) =>
 						event.event === 'progress' &&
-						(JSON.parse(event.data) as { id: string; currentStep: number }[]).some((p) => p.id === job.id && p.currentStep === 5)
+						(JSON.parse(event.data) as { id: string; currentStep: number }[]).some(
+							(p) => p.id === job.id && p.currentStep === 5
+						)
 				)
 		});
 		await new Promise((resolve) => setTimeout(resolve, 300));
@@ -67,7 +94,10 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		const running = await api.getJob(job.id);
 		expect(running).toMatchObject({ status: 'running', currentStep: 3, latestLoss: 1 / 3, latestAccuracy: 0.5 });
 		expect(running.startedAt).not.toBeNull();
-		await api.postPoints(job.id, points(4, 5, (step) => ({ epoch: 1, recordedAt: `2026-11-29T03:00:0${step}.250Z` })));
+		await api.postPoints(
+			job.id,
+			points(4, 5, (step) => ({ epoch: 1, recordedAt: `2026-11-29T03:00:0${step}.250Z` }))
+		);
 
 		const done = await api.finish(job.id, { status: 'completed' });
 		expect(done).toMatchObject({ status: 'completed', error: null });
@@ -75,14 +105,26 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 
 		const live = await jobStream;
 		expect(stepsOf(live.events)).toEqual([1, 2, 3, 4, 5]);
-		const statuses = live.events.filter((event) => event.event === 'status').map((event) => JSON.parse(event.data).status);
+		const statuses = live.events
+			.filter((event) => event.event === 'status')
+			.map((event) => JSON.parse(event.data).status);
 		expect(statuses).toEqual(['queued', 'running', 'completed']);
-		const livePoints = live.events.filter((event) => event.event === 'metrics').flatMap((event) => JSON.parse(event.data));
-		expect(livePoints[3]).toEqual({ step: 4, epoch: 1, loss: 0.25, accuracy: 0.5, recordedAt: '2026-11-29T03:00:04.250Z' });
+		const livePoints = live.events
+			.filter((event) => event.event === 'metrics')
+			.flatMap((event) => JSON.parse(event.data));
+		expect(livePoints[3]).toEqual({
+			step: 4,
+			epoch: 1,
+			loss: 0.25,
+			accuracy: 0.5,
+			recordedAt: '2026-11-29T03:00:04.250Z'
+		});
 		expect(livePoints[0].epoch).toBe(1);
 
 		const all = await feed;
-		const progress = all.events.filter((event) => event.event === 'progress').flatMap((event) => JSON.parse(event.data));
+		const progress = all.events
+			.filter((event) => event.event === 'progress')
+			.flatMap((event) => JSON.parse(event.data));
 		expect(progress).toContainEqual(expect.objectContaining({ id: job.id, currentStep: 5 }));
 
 		const stored5 = await stored(job.id);
@@ -105,7 +147,11 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		expect((await stored(job.id)).map((p) => p.step)).toEqual(stepsUpTo(8));
 		// Retrying the last request after the job finished is still fine: it writes nothing.
 		await api.finish(job.id, { status: 'completed' });
-		expect(await api.postPoints(job.id, points(4, 8))).toMatchObject({ accepted: 0, duplicates: 5, status: 'completed' });
+		expect(await api.postPoints(job.id, points(4, 8))).toMatchObject({
+			accepted: 0,
+			duplicates: 5,
+			status: 'completed'
+		});
 	});
 
 	it('takes racing copies of one request (a retry while the first is still in flight) once', async () => {
@@ -127,7 +173,10 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 			[{ epoch: 2 }, 'epoch'],
 			[{ recordedAt: '2020-01-01T00:00:00Z' }, 'recordedAt']
 		] as const) {
-			const response = await postPoints(job.id, points(3, 7, (step) => (step === 3 ? changed : {})));
+			const response = await postPoints(
+				job.id,
+				points(3, 7, (step) => (step === 3 ? changed : {}))
+			);
 			expect(response.status, what).toBe(409);
 			expect((await response.json()).error).toMatch(/^Step 3 is already stored with other values/);
 		}
@@ -137,15 +186,24 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 	it('commits a batch whole or not at all: a conflict at its 500th point writes none of its 1,000', async () => {
 		const job = await externalJob();
 		await api.postPoints(job.id, points(1, 500));
-		const response = await postPoints(job.id, points(1, 1000, (step) => (step === 500 ? { loss: 42 } : {})));
+		const response = await postPoints(
+			job.id,
+			points(1, 1000, (step) => (step === 500 ? { loss: 42 } : {}))
+		);
 		expect(response.status).toBe(409);
 		expect((await response.json()).error).toMatch(/Step 500 /);
 		expect((await stored(job.id)).map((p) => p.step)).toEqual(stepsUpTo(500));
 
 		// A step below the last one that was never stored is not an append either.
 		const gap = await externalJob();
-		await api.postPoints(gap.id, [{ step: 1, loss: 1 }, { step: 5, loss: 1 }]);
-		const below = await postPoints(gap.id, [{ step: 3, loss: 1 }, { step: 6, loss: 1 }]);
+		await api.postPoints(gap.id, [
+			{ step: 1, loss: 1 },
+			{ step: 5, loss: 1 }
+		]);
+		const below = await postPoints(gap.id, [
+			{ step: 3, loss: 1 },
+			{ step: 6, loss: 1 }
+		]);
 		expect(below.status).toBe(409);
 		expect((await below.json()).error).toMatch(/Step 3 is not after the job's last stored step \(5\)/);
 		expect((await stored(gap.id)).map((p) => p.step)).toEqual([1, 5]);
@@ -178,30 +236,62 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		['a negative accuracy', [{ step: 1, loss: 1, accuracy: -0.5 }], /from 0 to 1/, '[0].accuracy'],
 		['a time without a zone', [{ step: 1, loss: 1, recordedAt: '2026-11-29 03:00' }], /ISO 8601/, '[0].recordedAt'],
 		['an unknown field', [{ step: 1, loss: 1, lr: 0.1 }], /unknown field "lr"/, '[0].lr'],
-		['steps that repeat', [{ step: 1, loss: 1 }, { step: 1, loss: 1 }], /Steps must increase/, '[1].step'],
-		['steps that decrease', [{ step: 2, loss: 1 }, { step: 1, loss: 1 }], /step 1 does not come after step 2/, '[1].step'],
-		['points after the failure signal', [{ step: 1, loss: 'NaN', nonFinite: true }, { step: 2, loss: 1 }], /must be the last point/, '[0].nonFinite']
+		[
+			'steps that repeat',
+			[
+				{ step: 1, loss: 1 },
+				{ step: 1, loss: 1 }
+			],
+			/Steps must increase/,
+			'[1].step'
+		],
+		[
+			'steps that decrease',
+			[
+				{ step: 2, loss: 1 },
+				{ step: 1, loss: 1 }
+			],
+			/step 1 does not come after step 2/,
+			'[1].step'
+		],
+		[
+			'points after the failure signal',
+			[
+				{ step: 1, loss: 'NaN', nonFinite: true },
+				{ step: 2, loss: 1 }
+			],
+			/must be the last point/,
+			'[0].nonFinite'
+		]
 	];
 
-	it.each(badRequests)('answers %s with 400, a message naming the field, and nothing written', async (_, body, message, field) => {
-		const job = await externalJob();
-		const response = await postPoints(job.id, body);
-		expect(response.status).toBe(400);
-		const answer = await response.json();
-		expect(answer.error).toMatch(message);
-		if (field) expect(answer.fields[field]).toMatch(message);
-		expect(await stored(job.id)).toEqual([]);
-		expect((await api.getJob(job.id)).status).toBe('queued');
-	});
+	it.each(badRequests)(
+		'answers %s with 400, a message naming the field, and nothing written',
+		async (_, body, message, field) => {
+			const job = await externalJob();
+			const response = await postPoints(job.id, body);
+			expect(response.status).toBe(400);
+			const answer = await response.json();
+			expect(answer.error).toMatch(message);
+			if (field) expect(answer.fields[field]).toMatch(message);
+			expect(await stored(job.id)).toEqual([]);
+			expect((await api.getJob(job.id)).status).toBe('queued');
+		}
+	);
 
 	it('answers more than 10,000 points with 413 and the limit, and takes exactly 10,000', async () => {
 		const job = await externalJob();
 		const tooMany = await postPoints(job.id, points(1, 10_001));
 		expect(tooMany.status).toBe(413);
-		expect((await tooMany.json()).error).toBe('At most 10,000 points per request; this one has 10,001. Send them in batches.');
+		expect((await tooMany.json()).error).toBe(
+			'At most 10,000 points per request; this one has 10,001. Send them in batches.'
+		);
 		expect(await stored(job.id)).toEqual([]);
 
-		const full = points(1, 10_000, (step) => ({ epoch: Math.ceil(step / 10), recordedAt: new Date(Date.UTC(2026, 10, 29) + step).toISOString() }));
+		const full = points(1, 10_000, (step) => ({
+			epoch: Math.ceil(step / 10),
+			recordedAt: new Date(Date.UTC(2026, 10, 29) + step).toISOString()
+		}));
 		expect(JSON.stringify(full).length).toBeGreaterThan(1_000_000);
 		expect(await api.postPoints(job.id, full)).toMatchObject({ accepted: 10_000, lastStep: 10_000 });
 
@@ -214,14 +304,28 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 
 	it('stores a marked non-finite loss as the failure signal and fails the job with the reason', async () => {
 		const job = await externalJob();
-		const answer = await api.postPoints(job.id, [{ step: 1, loss: 2.5 }, { step: 2, loss: 'NaN', nonFinite: true }]);
+		const answer = await api.postPoints(job.id, [
+			{ step: 1, loss: 2.5 },
+			{ step: 2, loss: 'NaN', nonFinite: true }
+		]);
 		expect(answer).toMatchObject({ accepted: 2, status: 'failed' });
 		const failed = await api.getJob(job.id);
-		expect(failed).toMatchObject({ status: 'failed', error: 'The training script reported a loss of NaN at step 2: the run diverged.' });
+		expect(failed).toMatchObject({
+			status: 'failed',
+			error: 'The training script reported a loss of NaN at step 2: the run diverged.'
+		});
 		// JSON has no NaN: a stored non-finite loss reads back as null.
-		expect((await stored(job.id)).map((p) => [p.step, p.loss])).toEqual([[1, 2.5], [2, null]]);
+		expect((await stored(job.id)).map((p) => [p.step, p.loss])).toEqual([
+			[1, 2.5],
+			[2, null]
+		]);
 		// The retry of that request is accepted and changes nothing.
-		expect(await api.postPoints(job.id, [{ step: 1, loss: 2.5 }, { step: 2, loss: 'NaN', nonFinite: true }])).toMatchObject({ accepted: 0, duplicates: 2 });
+		expect(
+			await api.postPoints(job.id, [
+				{ step: 1, loss: 2.5 },
+				{ step: 2, loss: 'NaN', nonFinite: true }
+			])
+		).toMatchObject({ accepted: 0, duplicates: 2 });
 		const infinite = await externalJob();
 		await api.postPoints(infinite.id, [{ step: 1, loss: '-Infinity', nonFinite: true }]);
 		expect((await api.getJob(infinite.id)).error).toMatch(/loss of -Infinity at step 1/);
@@ -231,7 +335,9 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		const simulated = await api.createJob({ name: 'sim' });
 		const toSimulated = await postPoints(simulated.id, points(1, 1));
 		expect(toSimulated.status).toBe(409);
-		expect((await toSimulated.json()).error).toMatch(/"sim" is a simulated job: the simulator writes its points\. Create a job with "source": "external"/);
+		expect((await toSimulated.json()).error).toMatch(
+			/"sim" is a simulated job: the simulator writes its points\. Create a job with "source": "external"/
+		);
 
 		const stopped = await externalJob({ name: 'to stop' });
 		await api.postPoints(stopped.id, points(1, 2));
@@ -251,7 +357,9 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		await api.postPoints(job.id, points(1, 2));
 		const failed = await api.finish(job.id, { status: 'failed', error: 'CUDA out of memory' });
 		expect(failed).toMatchObject({ status: 'failed', error: 'CUDA out of memory' });
-		expect(await api.finish(job.id, { status: 'failed', error: 'CUDA out of memory' })).toMatchObject({ status: 'failed' });
+		expect(await api.finish(job.id, { status: 'failed', error: 'CUDA out of memory' })).toMatchObject({
+			status: 'failed'
+		});
 		const finish = (id: string, body: unknown) => postRaw(`/api/training/jobs/${id}/finish`, JSON.stringify(body));
 		const again = await finish(job.id, { status: 'completed' });
 		expect(again.status).toBe(409);
@@ -270,7 +378,10 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		}
 		expect((await api.getJob(fresh.id)).status).toBe('queued');
 		// A script may finish without a point: a failed setup, for instance.
-		expect(await api.finish(fresh.id, { status: 'failed' })).toMatchObject({ status: 'failed', error: 'The training script reported that the run failed.' });
+		expect(await api.finish(fresh.id, { status: 'failed' })).toMatchObject({
+			status: 'failed',
+			error: 'The training script reported that the run failed.'
+		});
 
 		const simulated = await api.createJob({ name: 'sim' });
 		const toSimulated = await finish(simulated.id, { status: 'completed' });
@@ -295,18 +406,21 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 			['a token in a cookie', { cookie: `vapor_token=${TEST_TOKEN}` }, /needs a token/]
 		];
 
-		it.each(refusals)('answers every write with %s with 401, WWW-Authenticate, and writes nothing', async (_, headers, message) => {
-			const job = await externalJob();
-			const jobs = await jobCount();
-			for (const [path, body] of writes(job.id)) {
-				const response = await postRaw(path, body, headers);
-				expect(response.status, path).toBe(401);
-				expect(response.headers.get('www-authenticate')).toBe('Bearer realm="Vapor"');
-				expect((await response.json()).error, path).toMatch(message);
+		it.each(refusals)(
+			'answers every write with %s with 401, WWW-Authenticate, and writes nothing',
+			async (_, headers, message) => {
+				const job = await externalJob();
+				const jobs = await jobCount();
+				for (const [path, body] of writes(job.id)) {
+					const response = await postRaw(path, body, headers);
+					expect(response.status, path).toBe(401);
+					expect(response.headers.get('www-authenticate')).toBe('Bearer realm="Vapor"');
+					expect((await response.json()).error, path).toMatch(message);
+				}
+				expect(await jobCount()).toBe(jobs);
+				expect(await api.getJob(job.id)).toMatchObject({ status: 'queued', currentStep: 0 });
 			}
-			expect(await jobCount()).toBe(jobs);
-			expect(await api.getJob(job.id)).toMatchObject({ status: 'queued', currentStep: 0 });
-		});
+		);
 
 		it('leaves reads open by default', async () => {
 			const job = await externalJob();
@@ -339,8 +453,18 @@ describe('VAPOR_READ_TOKEN_REQUIRED=1', () => {
 			expect(open.headers.get('www-authenticate')).toBe('Bearer realm="Vapor"');
 			expect((await open.json()).error).toMatch(/requires a token to read the API \(VAPOR_READ_TOKEN_REQUIRED=1\)/);
 			expect((await fetch(`${server.url}${path}`, { headers: authorization() })).status, path).toBe(200);
-			expect((await fetch(`${server.url}${path}`, { headers: { cookie: `vapor_token=${TEST_TOKEN}` } })).status, path).toBe(200);
-			expect((await fetch(`${server.url}${path}`, { headers: { cookie: 'vapor_token=vpr_wrongwrongwrongwrongwrongwrongwrong' } })).status, path).toBe(401);
+			expect(
+				(await fetch(`${server.url}${path}`, { headers: { cookie: `vapor_token=${TEST_TOKEN}` } })).status,
+				path
+			).toBe(200);
+			expect(
+				(
+					await fetch(`${server.url}${path}`, {
+						headers: { cookie: 'vapor_token=vpr_wrongwrongwrongwrongwrongwrongwrong' }
+					})
+				).status,
+				path
+			).toBe(401);
 		}
 		const refused = await readStream(`${server.url}/api/training/jobs/${job.id}/stream`, { timeoutMs: 2_000 });
 		expect(refused.status).toBe(401);
@@ -349,7 +473,10 @@ describe('VAPOR_READ_TOKEN_REQUIRED=1', () => {
 			stopWhen: (s) => stepsOf(s.events).length === 3
 		});
 		expect(stepsOf(stream.events)).toEqual([1, 2, 3]);
-		const feed = await readStream(`${server.url}/api/training/stream`, { headers: authorization(), stopWhen: (s) => s.events.length > 0 });
+		const feed = await readStream(`${server.url}/api/training/stream`, {
+			headers: authorization(),
+			stopWhen: (s) => s.events.length > 0
+		});
 		expect(feed.status).toBe(200);
 		// The dashboard itself stays open; it is the API that is closed.
 		expect((await fetch(`${server.url}/training/jobs`)).status).toBe(200);

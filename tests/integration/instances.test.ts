@@ -31,9 +31,11 @@ describe('two instances on one Postgres', () => {
 	});
 
 	const leaseOwners = async (ids: string[]) =>
-		(await sql<{ id: string; lease_owner: string | null }[]>`select id, lease_owner from jobs where id = any(${ids}::uuid[])`).map(
-			(row) => row.lease_owner
-		);
+		(
+			await sql<
+				{ id: string; lease_owner: string | null }[]
+			>`select id, lease_owner from jobs where id = any(${ids}::uuid[])`
+		).map((row) => row.lease_owner);
 	const stepsInDatabase = async (id: string) =>
 		(await sql<{ step: number }[]>`select step from metrics where job_id = ${id} order by step`).map((row) => row.step);
 
@@ -48,7 +50,11 @@ describe('two instances on one Postgres', () => {
 		const jobs = await Promise.all([1, 2, 3, 4].map((n) => api.createJob({ name: `spread ${n}`, epochs: 3 })));
 		// Started through B: takes effect on whichever instance claims the job.
 		for (const job of jobs) await apiClient(b.url).start(job.id);
-		await waitFor(async () => new Set(await leaseOwners(jobs.map((j) => j.id))).size === 2, 10_000, 'both instances to hold jobs');
+		await waitFor(
+			async () => new Set(await leaseOwners(jobs.map((j) => j.id))).size === 2,
+			10_000,
+			'both instances to hold jobs'
+		);
 
 		// Watch a job on the instance that does not simulate it.
 		const watched = jobs[0]!;
@@ -81,7 +87,11 @@ describe('two instances on one Postgres', () => {
 		const api = apiClient(b.url);
 		const jobs = await Promise.all([1, 2, 3, 4].map((n) => api.createJob({ name: `takeover ${n}`, epochs: 4 })));
 		for (const job of jobs) await api.start(job.id);
-		await waitFor(async () => new Set(await leaseOwners(jobs.map((j) => j.id))).size === 2, 10_000, 'both instances to hold jobs');
+		await waitFor(
+			async () => new Set(await leaseOwners(jobs.map((j) => j.id))).size === 2,
+			10_000,
+			'both instances to hold jobs'
+		);
 		await waitFor(async () => (await api.getJob(jobs[0]!.id)).currentStep >= 50, 10_000);
 
 		await a.kill();
@@ -115,7 +125,8 @@ describe('two instances on one Postgres', () => {
 				if (stream?.status === 200) {
 					steps.push(...stepsOf(stream.events));
 					lastId = stream.events.at(-1)?.lastEventId || lastId;
-					if (stream.ended && stream.events.some((event) => event.event === 'status' && /"completed"/.test(event.data))) return;
+					if (stream.ended && stream.events.some((event) => event.event === 'status' && /"completed"/.test(event.data)))
+						return;
 				}
 				await new Promise((resolve) => setTimeout(resolve, 200));
 			}

@@ -25,8 +25,13 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 	});
 
 	const post = (body: string, contentType = 'application/json') =>
-		fetch(`${server.url}/api/training/jobs`, { method: 'POST', headers: { 'content-type': contentType, ...authorization() }, body });
-	const jobCount = async () => ((await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: unknown[] }).jobs.length;
+		fetch(`${server.url}/api/training/jobs`, {
+			method: 'POST',
+			headers: { 'content-type': contentType, ...authorization() },
+			body
+		});
+	const jobCount = async () =>
+		((await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: unknown[] }).jobs.length;
 
 	it('creates a job and reads it back, newest first in the list', async () => {
 		const first = await post(JSON.stringify({ ...validJob, name: 'first' }));
@@ -75,8 +80,18 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 		['a number as name', JSON.stringify({ ...validJob, name: 42 }), /Name must be text/, 'name'],
 		['a blank name', JSON.stringify({ ...validJob, name: '   ' }), /Give the job a name/, 'name'],
 		['a 101-character name', JSON.stringify({ ...validJob, name: 'x'.repeat(101) }), /at most 100/, 'name'],
-		['a model outside the catalogue', JSON.stringify({ ...validJob, baseModel: 'llama-70b' }), /base model from the catalogue/, 'baseModel'],
-		['a dataset outside the catalogue', JSON.stringify({ ...validJob, dataset: 'imagenet' }), /dataset from the catalogue/, 'dataset'],
+		[
+			'a model outside the catalogue',
+			JSON.stringify({ ...validJob, baseModel: 'llama-70b' }),
+			/base model from the catalogue/,
+			'baseModel'
+		],
+		[
+			'a dataset outside the catalogue',
+			JSON.stringify({ ...validJob, dataset: 'imagenet' }),
+			/dataset from the catalogue/,
+			'dataset'
+		],
 		['0 epochs', JSON.stringify({ ...validJob, epochs: 0 }), /between 1 and 1000/, 'epochs'],
 		['1001 epochs', JSON.stringify({ ...validJob, epochs: 1001 }), /between 1 and 1000/, 'epochs'],
 		['2.5 epochs', JSON.stringify({ ...validJob, epochs: 2.5 }), /whole number/, 'epochs'],

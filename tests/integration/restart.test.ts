@@ -32,7 +32,11 @@ describe.each(BACKENDS)('a server killed mid-run (%s)', (backend) => {
 			expect(resumedAt).toBeGreaterThanOrEqual(40);
 			expect(resumedAt).toBeLessThan(300);
 			for (const job of jobs) {
-				await waitFor(async () => (await again.getJob(job.id)).status === 'completed', 30_000, `${job.name} to complete`);
+				await waitFor(
+					async () => (await again.getJob(job.id)).status === 'completed',
+					30_000,
+					`${job.name} to complete`
+				);
 				const steps = (await again.allPoints(job.id)).map((p) => p.step);
 				expect(steps).toEqual(stepsUpTo(job.totalSteps));
 			}
@@ -47,7 +51,9 @@ describe('the embedded database', () => {
 		const store = await createTestStore('pglite');
 		const first = await startServer(store.env);
 		try {
-			await expect(startServer(store.env)).rejects.toThrow(/Another Vapor process \(pid \d+\) is using the embedded database/);
+			await expect(startServer(store.env)).rejects.toThrow(
+				/Another Vapor process \(pid \d+\) is using the embedded database/
+			);
 			expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
 		} finally {
 			await first.stop();

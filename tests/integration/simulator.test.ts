@@ -12,7 +12,16 @@ import type { NewJob } from '../../src/lib/training/job-input';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 import { waitFor } from '../support/wait';
 
-const config: NewJob = { source: 'simulated', name: 'sim', baseModel: 'bert-base', dataset: 'imdb', epochs: 1, stepsPerEpoch: 100, learningRate: 3e-4, batchSize: 32 };
+const config: NewJob = {
+	source: 'simulated',
+	name: 'sim',
+	baseModel: 'bert-base',
+	dataset: 'imdb',
+	epochs: 1,
+	stepsPerEpoch: 100,
+	learningRate: 3e-4,
+	batchSize: 32
+};
 
 describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 	let handle: TestDatabase;
@@ -45,7 +54,9 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 
 	it('starts a queued job, stops a running one, and refuses every other transition with 409', async () => {
 		const job = await create();
-		expect((await rejection(stopJob(handle.db, events, job.id))).message).toMatch(/is queued. Only a running job can be stopped/);
+		expect((await rejection(stopJob(handle.db, events, job.id))).message).toMatch(
+			/is queued. Only a running job can be stopped/
+		);
 		expect((await rejection(cloneJob(handle.db, events, job.id))).status).toBe(409);
 
 		const started = await startJob(handle.db, events, job.id);
@@ -79,7 +90,9 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		const job = await create();
 		const starts = await Promise.allSettled([startJob(handle.db, events, job.id), startJob(handle.db, events, job.id)]);
 		expect(starts.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-		expect(starts.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.status)).toEqual([409]);
+		expect(
+			starts.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.status)
+		).toEqual([409]);
 
 		const stops = await Promise.allSettled([stopJob(handle.db, events, job.id), stopJob(handle.db, events, job.id)]);
 		expect(stops.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
@@ -91,7 +104,14 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		await stopJob(handle.db, events, job.id);
 		const clone = await cloneJob(handle.db, events, job.id);
 		expect(clone.id).not.toBe(job.id);
-		expect(clone).toMatchObject({ status: 'queued', epochs: 2, learningRate: 0.01, batchSize: 8, name: job.name, currentStep: 0 });
+		expect(clone).toMatchObject({
+			status: 'queued',
+			epochs: 2,
+			learningRate: 0.01,
+			batchSize: 8,
+			name: job.name,
+			currentStep: 0
+		});
 	});
 
 	it('advances only running jobs, one step per tick, and completes at exactly the last step', async () => {
@@ -108,7 +128,9 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		const done = await getJob(handle.db, running.id);
 		expect(done).toMatchObject({ status: 'completed', currentStep: 100, totalSteps: 100 });
 		expect(done.finishedAt).not.toBeNull();
-		expect((await listPoints(handle.db, running.id)).map((p) => p.step)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+		expect((await listPoints(handle.db, running.id)).map((p) => p.step)).toEqual(
+			Array.from({ length: 100 }, (_, i) => i + 1)
+		);
 		expect((await getJob(handle.db, queued.id)).currentStep).toBe(0);
 
 		const pointEvents = published.filter((e) => e.type === 'points');
@@ -155,6 +177,8 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		} finally {
 			await simulator.stop();
 		}
-		expect((await listPoints(handle.db, job.id)).map((p) => p.step)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+		expect((await listPoints(handle.db, job.id)).map((p) => p.step)).toEqual(
+			Array.from({ length: 100 }, (_, i) => i + 1)
+		);
 	});
 });

@@ -34,7 +34,8 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		return api.getJob(job.id);
 	}
 
-	const subscribers = async () => ((await (await fetch(`${server.url}/healthz`)).json()) as { subscribers: number }).subscribers;
+	const subscribers = async () =>
+		((await (await fetch(`${server.url}/healthz`)).json()) as { subscribers: number }).subscribers;
 
 	beforeAll(async () => {
 		store = await createTestStore(backend);
@@ -95,7 +96,9 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		const badAfter = await fetch(`${server.url}/api/training/jobs/${job.id}/stream?after=ten`);
 		expect(badAfter.status).toBe(400);
 		expect((await badAfter.json()).error).toMatch(/"after" must be a step number.*"latest"/);
-		const badId = await fetch(`${server.url}/api/training/jobs/${job.id}/stream`, { headers: { 'last-event-id': '-3' } });
+		const badId = await fetch(`${server.url}/api/training/jobs/${job.id}/stream`, {
+			headers: { 'last-event-id': '-3' }
+		});
 		expect(badId.status).toBe(400);
 		expect((await badId.json()).error).toMatch(/Last-Event-ID must be a step number/);
 	});
@@ -148,7 +151,12 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 
 	it('works with curl', async () => {
 		const job = await completedJob(1);
-		const { stdout } = await promisify(execFile)('curl', ['-sN', '--max-time', '20', `${server.url}/api/training/jobs/${job.id}/stream`]);
+		const { stdout } = await promisify(execFile)('curl', [
+			'-sN',
+			'--max-time',
+			'20',
+			`${server.url}/api/training/jobs/${job.id}/stream`
+		]);
 		const events = new SseParser().push(stdout);
 		expect(stepsOf(events)).toEqual(stepsUpTo(100));
 		expect(events[0]!.event).toBe('status');
@@ -161,7 +169,9 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		const baseline = await subscribers();
 		const sockets = await Promise.all(
 			Array.from({ length: 40 }, () =>
-				readStream(`${server.url}/api/training/jobs/${job.id}/stream?after=latest`, { stopWhen: (s) => s.events.length >= 2 })
+				readStream(`${server.url}/api/training/jobs/${job.id}/stream?after=latest`, {
+					stopWhen: (s) => s.events.length >= 2
+				})
 			)
 		);
 		expect(sockets.every((s) => s.status === 200)).toBe(true);
@@ -185,12 +195,20 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		try {
 			await migrateToLatest(handle.db);
 			const job = await insertJob(handle.db, {
-				name: 'long', base_model: 'bert-base', dataset: 'imdb', epochs: 1000, learning_rate: 3e-4, batch_size: 32, seed: 1, status: 'stopped'
+				name: 'long',
+				base_model: 'bert-base',
+				dataset: 'imdb',
+				epochs: 1000,
+				learning_rate: 3e-4,
+				batch_size: 32,
+				seed: 1,
+				status: 'stopped'
 			});
 			jobId = job.id;
 			for (let start = 1; start <= 60_000; start += 10_000) {
 				const points: NewPoint[] = [];
-				for (let step = start; step < start + 10_000; step++) points.push({ jobId, step, epoch: Math.ceil(step / 100), loss: 1 / step, accuracy: 0.5 });
+				for (let step = start; step < start + 10_000; step++)
+					points.push({ jobId, step, epoch: Math.ceil(step / 100), loss: 1 / step, accuracy: 0.5 });
 				await insertPoints(handle.db, points);
 			}
 		} finally {
@@ -200,7 +218,9 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		const baseline = await subscribers();
 
 		const socket = net.connect(server.port, '127.0.0.1');
-		socket.write(`GET /api/training/jobs/${jobId!}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+		socket.write(
+			`GET /api/training/jobs/${jobId!}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`
+		);
 		let raw = '';
 		socket.setEncoding('utf8');
 		socket.once('data', (chunk: string) => {
@@ -208,7 +228,11 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 			socket.pause(); // and never read again
 		});
 		const closed = new Promise((resolve) => socket.once('close', resolve));
-		await waitFor(() => server.output().includes('dropping a stream client that reads too slowly'), 20_000, 'the slow client to be dropped');
+		await waitFor(
+			() => server.output().includes('dropping a stream client that reads too slowly'),
+			20_000,
+			'the slow client to be dropped'
+		);
 		expect(raw).toContain('HTTP/1.1 200');
 		socket.resume();
 		socket.on('data', (chunk: string) => (raw += chunk));
@@ -234,7 +258,9 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		const statuses: string[] = [];
 		let errors = 0;
 		const source = new EventSource(`${server.url}/api/training/jobs/${job.id}/stream`);
-		source.addEventListener('metrics', (event) => steps.push(...(JSON.parse(event.data) as { step: number }[]).map((p) => p.step)));
+		source.addEventListener('metrics', (event) =>
+			steps.push(...(JSON.parse(event.data) as { step: number }[]).map((p) => p.step))
+		);
 		source.addEventListener('status', (event) => statuses.push(JSON.parse(event.data).status));
 		source.addEventListener('error', () => errors++);
 		try {

@@ -17,20 +17,27 @@ export function apiClient(baseUrl: string, token = TEST_TOKEN) {
 	}
 	return {
 		createJob: async (fields: Record<string, unknown>) =>
-			(await call<{ job: Job }>('POST', '/api/training/jobs', { baseModel: 'bert-base', dataset: 'imdb', ...fields })).job,
+			(await call<{ job: Job }>('POST', '/api/training/jobs', { baseModel: 'bert-base', dataset: 'imdb', ...fields }))
+				.job,
 		getJob: async (id: string) => (await call<{ job: Job }>('GET', `/api/training/jobs/${id}`)).job,
 		start: async (id: string) => (await call<{ job: Job }>('POST', `/api/training/jobs/${id}/start`)).job,
 		stop: async (id: string) => (await call<{ job: Job }>('POST', `/api/training/jobs/${id}/stop`)).job,
 		finish: async (id: string, body: { status: 'completed' | 'failed'; error?: string }) =>
 			(await call<{ job: Job }>('POST', `/api/training/jobs/${id}/finish`, body)).job,
 		postPoints: (id: string, points: unknown[]) =>
-			call<{ accepted: number; duplicates: number; lastStep: number; status: string }>('POST', `/api/training/jobs/${id}/metrics`, points),
+			call<{ accepted: number; duplicates: number; lastStep: number; status: string }>(
+				'POST',
+				`/api/training/jobs/${id}/metrics`,
+				points
+			),
 		/** Every point of a job, page by page. */
 		async allPoints(id: string): Promise<MetricPoint[]> {
 			const points: MetricPoint[] = [];
 			for (;;) {
 				const after = points.at(-1)?.step ?? 0;
-				const page = (await call<{ metrics: MetricPoint[] }>('GET', `/api/training/jobs/${id}/metrics?after=${after}&limit=10000`)).metrics;
+				const page = (
+					await call<{ metrics: MetricPoint[] }>('GET', `/api/training/jobs/${id}/metrics?after=${after}&limit=10000`)
+				).metrics;
 				if (page.length === 0) return points;
 				points.push(...page);
 			}

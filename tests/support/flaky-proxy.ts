@@ -23,7 +23,8 @@ export async function startFlakyProxy(target: string, plan: (method: string, pat
 		}
 		const headers = new Headers();
 		for (const [name, value] of Object.entries(req.headers)) {
-			if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name)) headers.set(name, value);
+			if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name))
+				headers.set(name, value);
 		}
 		const upstream = await fetch(target + req.url, {
 			method: req.method,
@@ -36,7 +37,9 @@ export async function startFlakyProxy(target: string, plan: (method: string, pat
 			req.socket.destroy();
 			return;
 		}
-		res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(body);
+		res
+			.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' })
+			.end(body);
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;

@@ -26,7 +26,10 @@ export interface RunningServer {
  * Starts the built server (`node build`) as a real process on a free loopback port
  * and waits until it answers /healthz.
  */
-export async function startServer(env: Record<string, string>, { port }: { port?: number } = {}): Promise<RunningServer> {
+export async function startServer(
+	env: Record<string, string>,
+	{ port }: { port?: number } = {}
+): Promise<RunningServer> {
 	if (!fs.existsSync(BUILD_ENTRY)) throw new Error('build/ is missing: run `npm run build` before these tests.');
 	const chosenPort = port ?? (await freePort());
 	const child = spawn(process.execPath, [BUILD_ENTRY], {

@@ -27,7 +27,14 @@ export function readStream(
 	return new Promise((resolve, reject) => {
 		const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
 			const parser = new SseParser();
-			const stream: RawStream = { status: response.statusCode ?? 0, headers: response.headers, raw: '', events: [], parser, ended: false };
+			const stream: RawStream = {
+				status: response.statusCode ?? 0,
+				headers: response.headers,
+				raw: '',
+				events: [],
+				parser,
+				ended: false
+			};
 			const timer = setTimeout(finish, timeoutMs);
 			function finish() {
 				clearTimeout(timer);

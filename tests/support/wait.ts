@@ -7,7 +7,10 @@ export async function waitFor(
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		if (await condition()) return;
-		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof message === 'function' ? message() : message}`);
+		if (Date.now() > deadline)
+			throw new Error(
+				`timed out after ${timeoutMs} ms waiting for ${typeof message === 'function' ? message() : message}`
+			);
 		await new Promise((resolve) => setTimeout(resolve, 20));
 	}
 }

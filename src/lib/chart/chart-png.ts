@@ -42,7 +42,9 @@ export function cssColor(variable: string, element: Element = document.documentE
 
 /** Resolves `hsl(var(--chart-3))` and `var(--x)` to colours a canvas understands. */
 export function resolveColor(color: string, element: Element = document.documentElement): string {
-	return color.replace(/var\((--[\w-]+)\)/g, (_, name: string) => getComputedStyle(element).getPropertyValue(name).trim());
+	return color.replace(/var\((--[\w-]+)\)/g, (_, name: string) =>
+		getComputedStyle(element).getPropertyValue(name).trim()
+	);
 }
 
 export function drawChartPng(spec: ChartPngSpec): Promise<Blob> {
@@ -110,7 +112,8 @@ export function drawChartPng(spec: ChartPngSpec): Promise<Blob> {
 		ctx.fillText(tick.label, padding.left - 8, y);
 	}
 	ctx.textAlign = 'left';
-	for (const tick of spec.rightTicks ?? []) ctx.fillText(tick.label, padding.left + plotWidth + 8, padding.top + tick.at);
+	for (const tick of spec.rightTicks ?? [])
+		ctx.fillText(tick.label, padding.left + plotWidth + 8, padding.top + tick.at);
 
 	// The x axis rule and labels.
 	const baseline = Math.round(padding.top + plotHeight) + 0.5;
@@ -133,7 +136,10 @@ export function drawChartPng(spec: ChartPngSpec): Promise<Blob> {
 	ctx.restore();
 
 	return new Promise((resolve, reject) =>
-		canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('The browser could not encode the PNG.'))), 'image/png')
+		canvas.toBlob(
+			(blob) => (blob ? resolve(blob) : reject(new Error('The browser could not encode the PNG.'))),
+			'image/png'
+		)
 	);
 }
 

@@ -38,7 +38,9 @@ describe('ChartSettings', () => {
 		expect(corrupt.smoothing).toBe(DEFAULT_SMOOTHING);
 		expect(corrupt.logScale).toBe(false);
 
-		const outOfRange = new ChartSettings(() => memoryStorage({ 'vapor.chart-settings': '{"smoothing": 7, "logScale": "yes"}' }));
+		const outOfRange = new ChartSettings(() =>
+			memoryStorage({ 'vapor.chart-settings': '{"smoothing": 7, "logScale": "yes"}' })
+		);
 		outOfRange.load();
 		expect(outOfRange.smoothing).toBe(0.99);
 		expect(outOfRange.logScale).toBe(false);

@@ -16,8 +16,14 @@ export class ChartSettings {
 	/** Reads the stored settings; anything unreadable keeps the default. */
 	load(): void {
 		try {
-			const stored = JSON.parse(this.storage()?.getItem(STORAGE_KEY) ?? '{}') as { smoothing?: unknown; logScale?: unknown };
-			this.smoothing = parseSmoothing(stored.smoothing === undefined ? null : String(stored.smoothing), DEFAULT_SMOOTHING);
+			const stored = JSON.parse(this.storage()?.getItem(STORAGE_KEY) ?? '{}') as {
+				smoothing?: unknown;
+				logScale?: unknown;
+			};
+			this.smoothing = parseSmoothing(
+				stored.smoothing === undefined ? null : String(stored.smoothing),
+				DEFAULT_SMOOTHING
+			);
 			this.logScale = stored.logScale === true;
 		} catch {
 			// private mode or a corrupt value: the defaults stand

@@ -78,6 +78,7 @@ export class Comparison {
 async function fetchCurve(jobId: string, maxPoints: number): Promise<MetricPoint[]> {
 	const response = await fetch(`/api/training/jobs/${jobId}/metrics?maxPoints=${maxPoints}`);
 	const body = (await response.json().catch(() => ({}))) as { metrics?: MetricPoint[]; error?: string };
-	if (!response.ok || !body.metrics) throw new Error(body.error ?? `The curve of job ${jobId} could not be read (${response.status}).`);
+	if (!response.ok || !body.metrics)
+		throw new Error(body.error ?? `The curve of job ${jobId} could not be read (${response.status}).`);
 	return body.metrics;
 }

@@ -3,11 +3,32 @@ import type { Job, MetricPoint } from '$lib/training/job';
 import { JobMonitor, type EventSourceLike, type Transition } from './job-monitor.svelte';
 
 const job: Job = {
-	id: 'j1', name: 'run', baseModel: 'bert-base', dataset: 'imdb', epochs: 1, stepsPerEpoch: 100, totalSteps: 100,
-	learningRate: 3e-4, batchSize: 32, status: 'running', source: 'simulated', createdAt: '2026-01-01T00:00:00.000Z', startedAt: '2026-01-01T00:00:00.000Z',
-	finishedAt: null, error: null, currentStep: 2, latestLoss: 1, latestAccuracy: 0.5
+	id: 'j1',
+	name: 'run',
+	baseModel: 'bert-base',
+	dataset: 'imdb',
+	epochs: 1,
+	stepsPerEpoch: 100,
+	totalSteps: 100,
+	learningRate: 3e-4,
+	batchSize: 32,
+	status: 'running',
+	source: 'simulated',
+	createdAt: '2026-01-01T00:00:00.000Z',
+	startedAt: '2026-01-01T00:00:00.000Z',
+	finishedAt: null,
+	error: null,
+	currentStep: 2,
+	latestLoss: 1,
+	latestAccuracy: 0.5
 };
-const point = (step: number, loss = 1 / step): MetricPoint => ({ step, epoch: 1, loss, accuracy: 0.5, recordedAt: '2026-01-01T00:00:00.000Z' });
+const point = (step: number, loss = 1 / step): MetricPoint => ({
+	step,
+	epoch: 1,
+	loss,
+	accuracy: 0.5,
+	recordedAt: '2026-01-01T00:00:00.000Z'
+});
 
 /** A scripted stand-in for the browser's EventSource (the real one is exercised in Playwright). */
 class ScriptedSource implements EventSourceLike {

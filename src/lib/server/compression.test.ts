@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { acceptsGzip, gzipResponse, shouldCompress } from './compression';
 
 const request = (acceptEncoding: string | null, method = 'GET') =>
-	new Request('http://localhost/x', { method, headers: acceptEncoding === null ? {} : { 'accept-encoding': acceptEncoding } });
+	new Request('http://localhost/x', {
+		method,
+		headers: acceptEncoding === null ? {} : { 'accept-encoding': acceptEncoding }
+	});
 const response = (type: string, body = 'x'.repeat(5000), init: ResponseInit = {}) =>
 	new Response(body, { ...init, headers: { 'content-type': type, ...(init.headers ?? {}) } });
 
@@ -23,14 +26,25 @@ describe('response compression', () => {
 		expect(shouldCompress(request('gzip'), response('text/event-stream'))).toBe(false);
 		expect(shouldCompress(request(null), response('application/json'))).toBe(false);
 		expect(shouldCompress(request('gzip', 'HEAD'), response('application/json'))).toBe(false);
-		expect(shouldCompress(request('gzip'), response('application/json', '{}', { headers: { 'content-length': '2' } }))).toBe(false);
-		expect(shouldCompress(request('gzip'), response('application/json', 'x', { headers: { 'content-encoding': 'br' } }))).toBe(false);
+		expect(
+			shouldCompress(request('gzip'), response('application/json', '{}', { headers: { 'content-length': '2' } }))
+		).toBe(false);
+		expect(
+			shouldCompress(request('gzip'), response('application/json', 'x', { headers: { 'content-encoding': 'br' } }))
+		).toBe(false);
 		expect(shouldCompress(request('gzip'), new Response(null, { status: 204 }))).toBe(false);
 	});
 
 	it('keeps status and headers, and the body decompresses to the original', async () => {
-		const body = JSON.stringify({ metrics: Array.from({ length: 500 }, (_, step) => ({ step, loss: 1 / (step + 1) })) });
-		const gzipped = gzipResponse(response('application/json', body, { status: 201, headers: { 'x-kept': 'yes', 'content-length': String(body.length) } }));
+		const body = JSON.stringify({
+			metrics: Array.from({ length: 500 }, (_, step) => ({ step, loss: 1 / (step + 1) }))
+		});
+		const gzipped = gzipResponse(
+			response('application/json', body, {
+				status: 201,
+				headers: { 'x-kept': 'yes', 'content-length': String(body.length) }
+			})
+		);
 		expect(gzipped.status).toBe(201);
 		expect(gzipped.headers.get('content-encoding')).toBe('gzip');
 		expect(gzipped.headers.get('content-length')).toBeNull();

@@ -52,7 +52,7 @@ function bootstrapToken(env: NodeJS.ProcessEnv): string | undefined {
 	if (!looksLikeToken(raw)) {
 		throw new ConfigError(
 			'VAPOR_BOOTSTRAP_TOKEN must look like a Vapor token: "vpr_" and at least 32 letters, digits, "-" or "_" ' +
-				'(make one with: node -e "console.log(\'vpr_\' + require(\'crypto\').randomBytes(32).toString(\'base64url\'))").'
+				"(make one with: node -e \"console.log('vpr_' + require('crypto').randomBytes(32).toString('base64url'))\")."
 		);
 	}
 	return raw;
@@ -65,7 +65,9 @@ function instanceId(env: NodeJS.ProcessEnv): string {
 	// instead of waiting for their leases to expire.
 	if (!raw) return `${os.hostname().slice(0, 40)}:${env.PORT?.trim() || '3000'}`;
 	if (!/^[\w.:-]{1,64}$/.test(raw)) {
-		throw new ConfigError(`VAPOR_INSTANCE_ID must be 1 to 64 letters, digits, ".", ":", "-" or "_"; it is "${raw.slice(0, 80)}".`);
+		throw new ConfigError(
+			`VAPOR_INSTANCE_ID must be 1 to 64 letters, digits, ".", ":", "-" or "_"; it is "${raw.slice(0, 80)}".`
+		);
 	}
 	return raw;
 }

@@ -6,7 +6,10 @@ import { log } from './log';
 export function errorResponse(error: unknown, event: RequestEvent): Response {
 	if (error instanceof HttpError) {
 		const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer realm="Vapor"' } : {};
-		return json({ error: error.message, ...(error.fields ? { fields: error.fields } : {}) }, { status: error.status, headers });
+		return json(
+			{ error: error.message, ...(error.fields ? { fields: error.fields } : {}) },
+			{ status: error.status, headers }
+		);
 	}
 	const context = { method: event.request.method, path: event.url.pathname, error };
 	// SvelteKit's own client errors, such as 413 for a body over BODY_SIZE_LIMIT.

@@ -98,7 +98,7 @@ export async function stopVapor(): Promise<void> {
 	// Each step is bounded: a database that went away mid-query must not keep the process alive.
 	await boundedStep('stop the simulator', () => vapor.simulator.stop());
 	await boundedStep('finish block roll-ups', () => vapor.rollups.idle());
-	await boundedStep('stop relaying other instances\' changes', async () => vapor.relay?.stop());
+	await boundedStep("stop relaying other instances' changes", async () => vapor.relay?.stop());
 	await boundedStep('close the database', () => vapor.database.close());
 }
 
@@ -107,7 +107,13 @@ const STOP_STEP_MS = 5_000;
 async function boundedStep(name: string, step: () => Promise<unknown>): Promise<void> {
 	let timer: NodeJS.Timeout | undefined;
 	const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_STEP_MS)));
-	const outcome = await Promise.race([step().then(() => 'done' as const, (error: unknown) => error), timedOut]);
+	const outcome = await Promise.race([
+		step().then(
+			() => 'done' as const,
+			(error: unknown) => error
+		),
+		timedOut
+	]);
 	clearTimeout(timer);
 	if (outcome === 'timeout') log.warn(`shutdown: could not ${name} in ${STOP_STEP_MS} ms; going on`);
 	else if (outcome !== 'done') log.warn(`shutdown: could not ${name}`, { error: outcome });

@@ -153,11 +153,7 @@ export function stepTicks([start, end]: [number, number], width: number, spacing
  * missing (null, NaN) are skipped, so the line joins its neighbours; coordinates are rounded to
  * 0.1 px, which is invisible and keeps the string short.
  */
-export function linePath<T>(
-	points: readonly T[],
-	x: (point: T) => number,
-	y: (point: T) => number | null
-): string {
+export function linePath<T>(points: readonly T[], x: (point: T) => number, y: (point: T) => number | null): string {
 	const parts: string[] = [];
 	for (const point of points) {
 		const value = y(point);
@@ -239,7 +235,8 @@ export function niceLogDomain(min: number, max: number): [number, number] {
  * inside it on either side (another run's points).
  */
 export function stableLogDomain(previous: [number, number] | undefined, min: number, max: number): [number, number] {
-	if (!(min > 0) || !Number.isFinite(min) || !(max > 0) || !Number.isFinite(max)) return previous ?? [...EMPTY_LOG_DOMAIN];
+	if (!(min > 0) || !Number.isFinite(min) || !(max > 0) || !Number.isFinite(max))
+		return previous ?? [...EMPTY_LOG_DOMAIN];
 	const wanted = niceLogDomain(min, max);
 	if (!previous) return wanted;
 	const [lo, hi] = previous;

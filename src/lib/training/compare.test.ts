@@ -1,12 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_COMPARE, compareHref, formatElapsed, parseCompareIds, parseXMode, seriesColor, timeTicks, toggleSelection } from './compare';
+import {
+	MAX_COMPARE,
+	compareHref,
+	formatElapsed,
+	parseCompareIds,
+	parseXMode,
+	seriesColor,
+	timeTicks,
+	toggleSelection
+} from './compare';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 describe('parseCompareIds', () => {
 	it('keeps valid ids in order, lowercased, once each', () => {
 		const upper = id(2).toUpperCase();
-		expect(parseCompareIds(`${id(1)},${upper}, ${id(1)},,`)).toEqual({ ids: [id(1), id(2)], notIds: [], overLimit: [] });
+		expect(parseCompareIds(`${id(1)},${upper}, ${id(1)},,`)).toEqual({
+			ids: [id(1), id(2)],
+			notIds: [],
+			overLimit: []
+		});
 	});
 
 	it('sets apart what is not an id, and ids past the limit', () => {

@@ -40,7 +40,9 @@ describe('curvePoint', () => {
 
 	it('is noisier with a small batch than a large one', () => {
 		const roughness = (c: CurveConfig) => {
-			const losses = run(c, 300).slice(200).map((p) => p.loss);
+			const losses = run(c, 300)
+				.slice(200)
+				.map((p) => p.loss);
 			return mean(losses.slice(1).map((loss, i) => Math.abs(loss - losses[i]!))) / mean(losses);
 		};
 		expect(roughness({ ...config, batchSize: 4 })).toBeGreaterThan(2 * roughness({ ...config, batchSize: 1024 }));
@@ -59,7 +61,9 @@ describe('curvePoint', () => {
 		const nan = points.findIndex((p) => Number.isNaN(p.loss));
 		expect(nan).toBeGreaterThan(10);
 		expect(points[nan - 1]!.loss).toBeGreaterThan(points[0]!.loss * 100);
-		expect(run({ ...config, learningRate: DIVERGENCE_LEARNING_RATE }, 1000).some((p) => Number.isNaN(p.loss))).toBe(false);
+		expect(run({ ...config, learningRate: DIVERGENCE_LEARNING_RATE }, 1000).some((p) => Number.isNaN(p.loss))).toBe(
+			false
+		);
 	});
 
 	it('numbers epochs from 1 with 100 steps each', () => {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { blockAlignedGrid, downsample, evenGrid, M4Accumulator, type SeriesPoint } from './downsample';
 
-function series(n: number, loss: (step: number) => number, accuracy: (step: number) => number | null = () => null): SeriesPoint[] {
+function series(
+	n: number,
+	loss: (step: number) => number,
+	accuracy: (step: number) => number | null = () => null
+): SeriesPoint[] {
 	return Array.from({ length: n }, (_, i) => ({ step: i + 1, loss: loss(i + 1), accuracy: accuracy(i + 1) }));
 }
 
@@ -17,7 +21,7 @@ describe('M4 downsampling', () => {
 		expect(Math.max(...kept.map((p) => p.loss))).toBe(50);
 	});
 
-	it('keeps each column\'s first, last, lowest and highest points, in step order', () => {
+	it("keeps each column's first, last, lowest and highest points, in step order", () => {
 		const points = series(1000, (step) => Math.sin(step / 7) + (step % 97 === 0 ? 3 : 0));
 		const kept = downsample(points, 50);
 		const steps = kept.map((p) => p.step);
@@ -36,14 +40,22 @@ describe('M4 downsampling', () => {
 	});
 
 	it('keeps accuracy extremes as well, and ignores missing accuracy', () => {
-		const points = series(10_000, () => 1, (step) => (step === 4321 ? 0.99 : step === 8765 ? 0.01 : step % 2 ? 0.5 : null));
+		const points = series(
+			10_000,
+			() => 1,
+			(step) => (step === 4321 ? 0.99 : step === 8765 ? 0.01 : step % 2 ? 0.5 : null)
+		);
 		const steps = downsample(points, 100).map((p) => p.step);
 		expect(steps).toContain(4321);
 		expect(steps).toContain(8765);
 	});
 
 	it('gives the same result point by point over a fixed run length as at once', () => {
-		const points = series(50_000, (step) => Math.cos(step / 300) + (step === 31_337 ? 9 : 0), (step) => step / 50_000);
+		const points = series(
+			50_000,
+			(step) => Math.cos(step / 300) + (step === 31_337 ? 9 : 0),
+			(step) => step / 50_000
+		);
 		const live = new M4Accumulator<SeriesPoint>(1, 50_000, 400);
 		const seen: number[] = [];
 		for (const point of points) {

@@ -71,7 +71,14 @@ export class M4Accumulator<T extends SeriesPoint> {
 			this.#close();
 			this.#column = column;
 			const withAccuracy = point.accuracy === null ? undefined : point;
-			this.#open = { first: point, last: point, minLoss: point, maxLoss: point, minAccuracy: withAccuracy, maxAccuracy: withAccuracy };
+			this.#open = {
+				first: point,
+				last: point,
+				minLoss: point,
+				maxLoss: point,
+				minAccuracy: withAccuracy,
+				maxAccuracy: withAccuracy
+			};
 			return;
 		}
 		open.last = point;

@@ -14,7 +14,12 @@ const refused = (input: unknown) => {
 
 describe('validatePoints', () => {
 	it('keeps valid points, filling what was left out', () => {
-		expect(ok([{ step: 1, loss: 0.7 }, { step: 3, epoch: 2, loss: -0.5, accuracy: 1, recordedAt: '2026-11-29T03:00:00.123456+01:00' }])).toEqual([
+		expect(
+			ok([
+				{ step: 1, loss: 0.7 },
+				{ step: 3, epoch: 2, loss: -0.5, accuracy: 1, recordedAt: '2026-11-29T03:00:00.123456+01:00' }
+			])
+		).toEqual([
 			{ step: 1, epoch: undefined, loss: 0.7, accuracy: null, recordedAt: undefined, nonFinite: false },
 			{ step: 3, epoch: 2, loss: -0.5, accuracy: 1, recordedAt: '2026-11-29T03:00:00.123456+01:00', nonFinite: false }
 		]);
@@ -22,12 +27,22 @@ describe('validatePoints', () => {
 	});
 
 	it('takes a non-finite loss only as a marked failure signal, and only last', () => {
-		expect(ok([{ step: 1, loss: 1 }, { step: 2, loss: 'NaN', nonFinite: true }])[1]).toMatchObject({ loss: Number.NaN, nonFinite: true });
+		expect(
+			ok([
+				{ step: 1, loss: 1 },
+				{ step: 2, loss: 'NaN', nonFinite: true }
+			])[1]
+		).toMatchObject({ loss: Number.NaN, nonFinite: true });
 		expect(ok([{ step: 2, loss: '-Infinity', nonFinite: true }])[0]!.loss).toBe(Number.NEGATIVE_INFINITY);
 		expect(refused([{ step: 1, loss: 'NaN' }]).fields['[0].loss']).toMatch(/"nonFinite": true/);
 		expect(refused([{ step: 1, loss: 'nan', nonFinite: true }]).fields['[0].loss']).toMatch(/finite number/);
 		expect(refused([{ step: 1, loss: 0.5, nonFinite: true }]).fields['[0].nonFinite']).toMatch(/must then be "NaN"/);
-		expect(refused([{ step: 1, loss: 'NaN', nonFinite: true }, { step: 2, loss: 1 }]).error).toMatch(/must be the last point/);
+		expect(
+			refused([
+				{ step: 1, loss: 'NaN', nonFinite: true },
+				{ step: 2, loss: 1 }
+			]).error
+		).toMatch(/must be the last point/);
 	});
 
 	it.each([
@@ -53,9 +68,18 @@ describe('validatePoints', () => {
 	});
 
 	it('refuses steps that do not increase within the request', () => {
-		const result = refused([{ step: 1, loss: 1 }, { step: 2, loss: 1 }, { step: 2, loss: 1 }]);
+		const result = refused([
+			{ step: 1, loss: 1 },
+			{ step: 2, loss: 1 },
+			{ step: 2, loss: 1 }
+		]);
 		expect(result.fields['[2].step']).toMatch(/step 2 does not come after step 2/);
-		expect(refused([{ step: 5, loss: 1 }, { step: 4, loss: 1 }]).error).toMatch(/Steps must increase/);
+		expect(
+			refused([
+				{ step: 5, loss: 1 },
+				{ step: 4, loss: 1 }
+			]).error
+		).toMatch(/Steps must increase/);
 	});
 
 	it('refuses what is not an array of objects', () => {
@@ -73,20 +97,34 @@ describe('validatePoints', () => {
 		const result = refused(Array.from({ length: MAX_POINTS_PER_REQUEST + 1 }, (_, i) => ({ step: i + 1, loss: 1 })));
 		expect(result).toMatchObject({ tooLarge: true });
 		expect(result.error).toMatch(/At most 10,000 points per request; this one has 10,001/);
-		expect(ok(Array.from({ length: MAX_POINTS_PER_REQUEST }, (_, i) => ({ step: i + 1, loss: 1 })))).toHaveLength(10_000);
+		expect(ok(Array.from({ length: MAX_POINTS_PER_REQUEST }, (_, i) => ({ step: i + 1, loss: 1 })))).toHaveLength(
+			10_000
+		);
 	});
 });
 
 describe('validateFinish', () => {
 	it('takes completed, or failed with an optional reason', () => {
 		expect(validateFinish({ status: 'completed' })).toEqual({ ok: true, value: { status: 'completed' } });
-		expect(validateFinish({ status: 'failed', error: ' OOM ' })).toEqual({ ok: true, value: { status: 'failed', error: 'OOM' } });
+		expect(validateFinish({ status: 'failed', error: ' OOM ' })).toEqual({
+			ok: true,
+			value: { status: 'failed', error: 'OOM' }
+		});
 	});
 
 	it('refuses other statuses, a reason on a completed run, and unknown fields', () => {
-		expect(validateFinish({ status: 'stopped' })).toMatchObject({ ok: false, fields: { status: expect.stringMatching(/…\/stop/) } });
-		expect(validateFinish({ status: 'completed', error: 'x' })).toMatchObject({ ok: false, fields: { error: expect.stringMatching(/only for a failed run/) } });
-		expect(validateFinish({ status: 'failed', reason: 'x' })).toMatchObject({ ok: false, fields: { reason: 'Unknown field "reason".' } });
+		expect(validateFinish({ status: 'stopped' })).toMatchObject({
+			ok: false,
+			fields: { status: expect.stringMatching(/…\/stop/) }
+		});
+		expect(validateFinish({ status: 'completed', error: 'x' })).toMatchObject({
+			ok: false,
+			fields: { error: expect.stringMatching(/only for a failed run/) }
+		});
+		expect(validateFinish({ status: 'failed', reason: 'x' })).toMatchObject({
+			ok: false,
+			fields: { reason: 'Unknown field "reason".' }
+		});
 		expect(validateFinish([])).toMatchObject({ ok: false, error: expect.stringMatching(/Send \{ "status"/) });
 	});
 });

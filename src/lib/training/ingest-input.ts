@@ -32,8 +32,7 @@ export interface IngestPoint {
 function wholeNumber(label: string, required: boolean) {
 	return z
 		.number({
-			error: (issue) =>
-				issue.input === undefined && required ? `${label} is required.` : `${label} must be a number.`
+			error: (issue) => (issue.input === undefined && required ? `${label} is required.` : `${label} must be a number.`)
 		})
 		.int(`${label} must be a whole number.`)
 		.min(1, `${label} must be at least 1.`)
@@ -57,8 +56,11 @@ const pointSchema = z
 				.max(1, 'accuracy must be a fraction from 0 to 1 (0.93, not 93).')
 				.nullable()
 				.optional(),
-			recordedAt: z
-				.iso.datetime({ offset: true, error: 'recordedAt must be an ISO 8601 time with a time zone, e.g. 2026-11-29T03:00:00.000Z.' })
+			recordedAt: z.iso
+				.datetime({
+					offset: true,
+					error: 'recordedAt must be an ISO 8601 time with a time zone, e.g. 2026-11-29T03:00:00.000Z.'
+				})
 				.optional(),
 			nonFinite: z.boolean({ error: 'nonFinite must be true or false.' }).optional()
 		},
@@ -80,7 +82,8 @@ const pointSchema = z
 /** Field errors listed in an answer: enough to fix a script, not a 10,000-line reply. */
 const MAX_FIELD_ERRORS = 20;
 
-export type PointsValidation = Validated<IngestPoint[]> | { ok: false; tooLarge: true; error: string; fields: FieldErrors };
+export type PointsValidation =
+	Validated<IngestPoint[]> | { ok: false; tooLarge: true; error: string; fields: FieldErrors };
 
 function describe(count: number, noun: string) {
 	return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
@@ -157,7 +160,9 @@ export function validatePoints(input: unknown): PointsValidation {
 
 	if (messages.length === 0) return { ok: true, value: points };
 	const error =
-		messages.length === 1 ? messages[0]! : `${describe(messages.length, 'problem')} in the points. ${messages[0]} (The others are listed in "fields".)`;
+		messages.length === 1
+			? messages[0]!
+			: `${describe(messages.length, 'problem')} in the points. ${messages[0]} (The others are listed in "fields".)`;
 	return { ok: false, error, fields };
 }
 
@@ -178,7 +183,11 @@ const finishSchema = z
 	)
 	.superRefine((body, context) => {
 		if (body.status === 'completed' && body.error !== undefined) {
-			context.addIssue({ code: 'custom', path: ['error'], message: 'error is only for a failed run; a completed one has none.' });
+			context.addIssue({
+				code: 'custom',
+				path: ['error'],
+				message: 'error is only for a failed run; a completed one has none.'
+			});
 		}
 	});
 

@@ -33,7 +33,12 @@ describe('validateNewJob', () => {
 	});
 
 	it('takes an external job with free-text model and dataset and its own epoch length', () => {
-		const result = validateNewJob({ name: 'iris', source: 'external', baseModel: ' logistic regression ', stepsPerEpoch: 12 });
+		const result = validateNewJob({
+			name: 'iris',
+			source: 'external',
+			baseModel: ' logistic regression ',
+			stepsPerEpoch: 12
+		});
 		expect(result).toEqual({
 			ok: true,
 			value: {
@@ -51,11 +56,20 @@ describe('validateNewJob', () => {
 
 	it('refuses an unknown source, and stepsPerEpoch on a simulated job', () => {
 		const unknown = validateNewJob({ ...valid, source: 'cron' });
-		expect(unknown).toMatchObject({ ok: false, fields: { source: expect.stringMatching(/"simulated" .* or "external"/) } });
+		expect(unknown).toMatchObject({
+			ok: false,
+			fields: { source: expect.stringMatching(/"simulated" .* or "external"/) }
+		});
 		const steps = validateNewJob({ ...valid, stepsPerEpoch: 12 });
-		expect(steps).toMatchObject({ ok: false, fields: { stepsPerEpoch: expect.stringMatching(/leave stepsPerEpoch out/) } });
+		expect(steps).toMatchObject({
+			ok: false,
+			fields: { stepsPerEpoch: expect.stringMatching(/leave stepsPerEpoch out/) }
+		});
 		const zero = validateNewJob({ name: 'x', source: 'external', stepsPerEpoch: 0 });
-		expect(zero).toMatchObject({ ok: false, fields: { stepsPerEpoch: expect.stringMatching(/between 1 and 1000000/) } });
+		expect(zero).toMatchObject({
+			ok: false,
+			fields: { stepsPerEpoch: expect.stringMatching(/between 1 and 1000000/) }
+		});
 	});
 
 	it('rejects a body that is not an object', () => {
@@ -68,16 +82,47 @@ describe('validateNewJob', () => {
 
 describe('newJobInputFromForm', () => {
 	it('reads the source and, for an external job only, the steps per epoch', () => {
-		const external = newJobInputFromForm(form({ name: 'n', source: 'external', baseModel: 'mlp', dataset: 'iris', epochs: '5', learningRate: '0.1', batchSize: '8', stepsPerEpoch: '12' }));
-		expect(validateNewJob(external)).toMatchObject({ ok: true, value: { source: 'external', stepsPerEpoch: 12, dataset: 'iris' } });
-		const simulated = newJobInputFromForm(form({ name: 'n', baseModel: 'bert-base', dataset: 'imdb', epochs: '5', learningRate: '0.1', batchSize: '8', stepsPerEpoch: '12' }));
+		const external = newJobInputFromForm(
+			form({
+				name: 'n',
+				source: 'external',
+				baseModel: 'mlp',
+				dataset: 'iris',
+				epochs: '5',
+				learningRate: '0.1',
+				batchSize: '8',
+				stepsPerEpoch: '12'
+			})
+		);
+		expect(validateNewJob(external)).toMatchObject({
+			ok: true,
+			value: { source: 'external', stepsPerEpoch: 12, dataset: 'iris' }
+		});
+		const simulated = newJobInputFromForm(
+			form({
+				name: 'n',
+				baseModel: 'bert-base',
+				dataset: 'imdb',
+				epochs: '5',
+				learningRate: '0.1',
+				batchSize: '8',
+				stepsPerEpoch: '12'
+			})
+		);
 		expect(simulated).not.toHaveProperty('stepsPerEpoch');
 		expect(validateNewJob(simulated)).toMatchObject({ ok: true, value: { source: 'simulated', stepsPerEpoch: 100 } });
 	});
 
 	it('turns numeric text into numbers, including exponent notation', () => {
 		const input = newJobInputFromForm(
-			form({ name: 'n', baseModel: 'bert-base', dataset: 'imdb', epochs: ' 12 ', learningRate: '3e-4', batchSize: '64' })
+			form({
+				name: 'n',
+				baseModel: 'bert-base',
+				dataset: 'imdb',
+				epochs: ' 12 ',
+				learningRate: '3e-4',
+				batchSize: '64'
+			})
 		);
 		expect(input).toMatchObject({ epochs: 12, learningRate: 0.0003, batchSize: 64 });
 		expect(validateNewJob(input).ok).toBe(true);

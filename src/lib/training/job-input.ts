@@ -54,7 +54,9 @@ const simulatedJobSchema = z.strictObject(
 		dataset: z.enum(DATASET_IDS, {
 			error: `Choose a dataset from the catalogue: ${DATASET_IDS.join(', ')}.`
 		}),
-		stepsPerEpoch: z.literal(STEPS_PER_EPOCH, `A simulated job has ${STEPS_PER_EPOCH} steps per epoch; leave stepsPerEpoch out.`).default(STEPS_PER_EPOCH)
+		stepsPerEpoch: z
+			.literal(STEPS_PER_EPOCH, `A simulated job has ${STEPS_PER_EPOCH} steps per epoch; leave stepsPerEpoch out.`)
+			.default(STEPS_PER_EPOCH)
 	},
 	{ error: NOT_AN_OBJECT }
 );
@@ -75,9 +77,11 @@ const externalJobSchema = z.strictObject(
 		source: z.literal('external'),
 		baseModel: label('Base model'),
 		dataset: label('Dataset'),
-		stepsPerEpoch: wholeNumberBetween('Steps per epoch', JOB_LIMITS.stepsPerEpoch.min, JOB_LIMITS.stepsPerEpoch.max).default(
-			JOB_LIMITS.stepsPerEpoch.default
-		)
+		stepsPerEpoch: wholeNumberBetween(
+			'Steps per epoch',
+			JOB_LIMITS.stepsPerEpoch.min,
+			JOB_LIMITS.stepsPerEpoch.max
+		).default(JOB_LIMITS.stepsPerEpoch.default)
 	},
 	{ error: NOT_AN_OBJECT }
 );
@@ -99,8 +103,15 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; error: string; 
 /** Validates a new job; every bad field gets a message a person understands. */
 export function validateNewJob(input: unknown): Validated<NewJob> {
 	const source = (input as { source?: unknown } | null)?.source;
-	if (input && typeof input === 'object' && !Array.isArray(input) && source !== undefined && !JOB_SOURCES.includes(source as JobSource)) {
-		const message = 'Source must be "simulated" (the built-in simulator trains it) or "external" (your training script reports its points).';
+	if (
+		input &&
+		typeof input === 'object' &&
+		!Array.isArray(input) &&
+		source !== undefined &&
+		!JOB_SOURCES.includes(source as JobSource)
+	) {
+		const message =
+			'Source must be "simulated" (the built-in simulator trains it) or "external" (your training script reports its points).';
 		return { ok: false, error: message, fields: { source: message } };
 	}
 	const schema = source === 'external' ? externalJobSchema : simulatedJobSchema;
@@ -120,7 +131,8 @@ export function validateNewJob(input: unknown): Validated<NewJob> {
 	}
 	const messages = Object.values(fields);
 	const error =
-		formError ?? (messages.length === 1 ? messages[0]! : `${messages.length} fields need attention: ${messages.join(' ')}`);
+		formError ??
+		(messages.length === 1 ? messages[0]! : `${messages.length} fields need attention: ${messages.join(' ')}`);
 	return { ok: false, error, fields };
 }
 
@@ -142,7 +154,8 @@ export function newJobInputFromForm(form: FormData): Record<string, unknown> {
 		input[key] = typeof value === 'string' ? value : undefined;
 	}
 	// A blank model or dataset of an external job means "not said" (the default), not an error.
-	if (source === 'external') for (const key of ['baseModel', 'dataset']) if (String(input[key] ?? '').trim() === '') delete input[key];
+	if (source === 'external')
+		for (const key of ['baseModel', 'dataset']) if (String(input[key] ?? '').trim() === '') delete input[key];
 	for (const key of numeric) {
 		const text = String(input[key] ?? '').trim();
 		const number = text === '' ? Number.NaN : Number(text);

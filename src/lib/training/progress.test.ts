@@ -29,24 +29,59 @@ describe('progress and ETA', () => {
 
 describe('summarizeProgress', () => {
 	const base = {
-		id: 'x', name: 'x', baseModel: 'bert-base', dataset: 'imdb', epochs: 3, stepsPerEpoch: 100, totalSteps: 300,
-		learningRate: 3e-4, batchSize: 32, source: 'simulated', createdAt: '2026-01-01T00:00:00.000Z', error: null, latestLoss: null, latestAccuracy: null
+		id: 'x',
+		name: 'x',
+		baseModel: 'bert-base',
+		dataset: 'imdb',
+		epochs: 3,
+		stepsPerEpoch: 100,
+		totalSteps: 300,
+		learningRate: 3e-4,
+		batchSize: 32,
+		source: 'simulated',
+		createdAt: '2026-01-01T00:00:00.000Z',
+		error: null,
+		latestLoss: null,
+		latestAccuracy: null
 	} as const;
 	const start = Date.parse('2026-01-01T00:01:00.000Z');
 
 	it('shows no ETA for a queued job', () => {
-		const summary = summarizeProgress({ ...base, status: 'queued', startedAt: null, finishedAt: null, currentStep: 0 }, start);
+		const summary = summarizeProgress(
+			{ ...base, status: 'queued', startedAt: null, finishedAt: null, currentStep: 0 },
+			start
+		);
 		expect(summary).toEqual({ epoch: 0, percent: 0, elapsedMs: 0, etaLabel: '—' });
 	});
 
 	it('estimates the remaining time of a running job from elapsed time and progress', () => {
-		const job = { ...base, status: 'running' as const, startedAt: '2026-01-01T00:01:00.000Z', finishedAt: null, currentStep: 150 };
-		expect(summarizeProgress(job, start + 60_000)).toEqual({ epoch: 2, percent: 50, elapsedMs: 60_000, etaLabel: '1m 00s' });
+		const job = {
+			...base,
+			status: 'running' as const,
+			startedAt: '2026-01-01T00:01:00.000Z',
+			finishedAt: null,
+			currentStep: 150
+		};
+		expect(summarizeProgress(job, start + 60_000)).toEqual({
+			epoch: 2,
+			percent: 50,
+			elapsedMs: 60_000,
+			etaLabel: '1m 00s'
+		});
 	});
 
 	it('names the end state instead of an ETA, and stops the clock at the finish', () => {
-		const finished = { ...base, startedAt: '2026-01-01T00:01:00.000Z', finishedAt: '2026-01-01T00:02:00.000Z', currentStep: 300 };
-		expect(summarizeProgress({ ...finished, status: 'completed' }, start + 999_999)).toMatchObject({ elapsedMs: 60_000, etaLabel: 'Complete', epoch: 3 });
+		const finished = {
+			...base,
+			startedAt: '2026-01-01T00:01:00.000Z',
+			finishedAt: '2026-01-01T00:02:00.000Z',
+			currentStep: 300
+		};
+		expect(summarizeProgress({ ...finished, status: 'completed' }, start + 999_999)).toMatchObject({
+			elapsedMs: 60_000,
+			etaLabel: 'Complete',
+			epoch: 3
+		});
 		expect(summarizeProgress({ ...finished, status: 'failed' }, start).etaLabel).toBe('Failed');
 		expect(summarizeProgress({ ...finished, status: 'stopped' }, start).etaLabel).toBe('Stopped');
 	});

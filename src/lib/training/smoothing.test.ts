@@ -3,7 +3,13 @@ import { MAX_SMOOTHING, parseSmoothing, smoothSeries } from './smoothing';
 
 type P = { step: number; loss: number };
 const points = (xs: number[], ys: number[]): P[] => xs.map((step, i) => ({ step, loss: ys[i]! }));
-const smooth = (data: P[], s: number) => smoothSeries(data, (p) => p.step, (p) => p.loss, s);
+const smooth = (data: P[], s: number) =>
+	smoothSeries(
+		data,
+		(p) => p.step,
+		(p) => p.loss,
+		s
+	);
 
 describe('smoothSeries', () => {
 	it('decays by step distance, not by index, and debiases by the accumulated weight', () => {

@@ -41,7 +41,9 @@ describe('SseParser', () => {
 
 	it('accepts CRLF and CR line ends and fields without a space', () => {
 		const parser = new SseParser();
-		expect(parser.push('event:a\r\ndata:1\r\n\r\nevent: b\rdata: 2\r\r')).toEqual([{ event: 'a', data: '1', lastEventId: '' }]);
+		expect(parser.push('event:a\r\ndata:1\r\n\r\nevent: b\rdata: 2\r\r')).toEqual([
+			{ event: 'a', data: '1', lastEventId: '' }
+		]);
 		// A final \r may be half of \r\n, so the event ends only when the next byte shows it is not.
 		expect(parser.push(':')).toEqual([{ event: 'b', data: '2', lastEventId: '' }]);
 	});

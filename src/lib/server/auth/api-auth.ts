@@ -40,9 +40,13 @@ export async function guardApi(event: RequestEvent): Promise<Response | undefine
 		if (result.ok) return undefined;
 		if (result.reason === 'revoked') {
 			const when = result.token.revokedAt!.slice(0, 16).replace('T', ' ');
-			throw unauthorized(`The token "${result.token.name}" (${result.token.hint}) was revoked on ${when} UTC. ${HOW_TO_GET_ONE}`);
+			throw unauthorized(
+				`The token "${result.token.name}" (${result.token.hint}) was revoked on ${when} UTC. ${HOW_TO_GET_ONE}`
+			);
 		}
-		throw unauthorized(`That token is not valid: no Vapor token matches it. Check that it was copied whole. ${HOW_TO_GET_ONE}`);
+		throw unauthorized(
+			`That token is not valid: no Vapor token matches it. Check that it was copied whole. ${HOW_TO_GET_ONE}`
+		);
 	} catch (error) {
 		return errorResponse(error, event);
 	}

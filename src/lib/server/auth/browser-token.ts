@@ -5,7 +5,11 @@ import { TOKEN_COOKIE } from './api-auth';
 import { authenticate, type TokenInfo } from './tokens.service';
 
 /** What the Settings page says about the token this browser reads the API with. */
-export type BrowserToken = { state: 'none' } | { state: 'active'; token: TokenInfo } | { state: 'revoked'; token: TokenInfo } | { state: 'unknown' };
+export type BrowserToken =
+	| { state: 'none' }
+	| { state: 'active'; token: TokenInfo }
+	| { state: 'revoked'; token: TokenInfo }
+	| { state: 'unknown' };
 
 export async function browserToken(db: Db, cookies: Cookies): Promise<BrowserToken> {
 	const token = cookies.get(TOKEN_COOKIE);
@@ -24,7 +28,10 @@ export async function useBrowserToken(db: Db, cookies: Cookies, token: string, u
 	if (token === '') throw badRequest('Paste a token (vpr_…) to use it in this browser.', { token: 'Paste a token.' });
 	const result = await authenticate(db, token);
 	if (!result.ok) {
-		const message = result.reason === 'revoked' ? `The token "${result.token.name}" is revoked.` : 'No active token matches what you pasted.';
+		const message =
+			result.reason === 'revoked'
+				? `The token "${result.token.name}" is revoked.`
+				: 'No active token matches what you pasted.';
 		throw badRequest(message, { token: message });
 	}
 	cookies.set(TOKEN_COOKIE, token, {

@@ -4,13 +4,24 @@ import type { ApiTokensTable } from '../db/database';
 
 export type TokenRow = Selectable<ApiTokensTable>;
 
-export async function insertToken(db: Db, token: { name: string; token_hash: string; hint: string }): Promise<TokenRow> {
+export async function insertToken(
+	db: Db,
+	token: { name: string; token_hash: string; hint: string }
+): Promise<TokenRow> {
 	return db.insertInto('api_tokens').values(token).returningAll().executeTakeFirstOrThrow();
 }
 
 /** Inserts unless the hash (or an active token's name) is taken; true when a row was written. */
-export async function insertTokenIfAbsent(db: Db, token: { name: string; token_hash: string; hint: string }): Promise<boolean> {
-	const row = await db.insertInto('api_tokens').values(token).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+export async function insertTokenIfAbsent(
+	db: Db,
+	token: { name: string; token_hash: string; hint: string }
+): Promise<boolean> {
+	const row = await db
+		.insertInto('api_tokens')
+		.values(token)
+		.onConflict((oc) => oc.doNothing())
+		.returning('id')
+		.executeTakeFirst();
 	return row !== undefined;
 }
 

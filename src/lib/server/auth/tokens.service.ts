@@ -1,6 +1,14 @@
 import type { Db } from '../db';
 import { badRequest, conflict, notFound } from '../errors';
-import { findTokenByHash, findTokenById, insertToken, insertTokenIfAbsent, listTokenRows, revokeActiveToken, type TokenRow } from './tokens.repository';
+import {
+	findTokenByHash,
+	findTokenById,
+	insertToken,
+	insertTokenIfAbsent,
+	listTokenRows,
+	revokeActiveToken,
+	type TokenRow
+} from './tokens.repository';
 import { generateToken, hashToken, looksLikeToken, tokenHint, tokenNameProblem } from './tokens';
 
 /** A stored token as the Settings page and the CLI show it: never the token itself. */
@@ -79,7 +87,8 @@ export async function authenticate(db: Db, token: string): Promise<Authenticatio
  */
 export async function ensureBootstrapToken(db: Db, token: string): Promise<'stored' | 'known' | 'name taken'> {
 	const tokenHash = hashToken(token);
-	if (await insertTokenIfAbsent(db, { name: BOOTSTRAP_TOKEN_NAME, token_hash: tokenHash, hint: tokenHint(token) })) return 'stored';
+	if (await insertTokenIfAbsent(db, { name: BOOTSTRAP_TOKEN_NAME, token_hash: tokenHash, hint: tokenHint(token) }))
+		return 'stored';
 	return (await findTokenByHash(db, tokenHash)) ? 'known' : 'name taken';
 }
 

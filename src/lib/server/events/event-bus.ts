@@ -3,8 +3,7 @@ import { log } from '../log';
 
 /** What happened to a job, published after the change is committed. */
 export type JobEvent =
-	| { type: 'points'; jobId: string; points: MetricPoint[] }
-	| { type: 'status'; jobId: string; job: Job };
+	{ type: 'points'; jobId: string; points: MetricPoint[] } | { type: 'status'; jobId: string; job: Job };
 
 export type JobEventListener = (event: JobEvent) => void;
 

@@ -59,7 +59,7 @@ export class NotificationRelay {
 	/** One at a time, in arrival order: a job's points must reach the bus in step order. */
 	#enqueue(work: () => Promise<void>): void {
 		this.#queue = this.#queue.then(work).catch((error) => {
-			log.warn('could not relay another instance\'s change; streams catch up from the database', { error });
+			log.warn("could not relay another instance's change; streams catch up from the database", { error });
 		});
 	}
 
@@ -80,7 +80,14 @@ export class NotificationRelay {
 	async #publishPoints(entries: [string, number][]): Promise<void> {
 		const fresh = entries.filter(([jobId, step]) => step > (this.#lastStep.get(jobId) ?? 0));
 		if (fresh.length === 0) return;
-		const { rows } = await sql<{ job_id: string; step: number; epoch: number; loss: number; accuracy: number | null; recorded_at: Date | string }>`
+		const { rows } = await sql<{
+			job_id: string;
+			step: number;
+			epoch: number;
+			loss: number;
+			accuracy: number | null;
+			recorded_at: Date | string;
+		}>`
 			select m.job_id, m.step, m.epoch, m.loss, m.accuracy, m.recorded_at
 			from unnest(${fresh.map(([jobId]) => jobId)}::uuid[], ${fresh.map(([, step]) => step)}::integer[]) as n(job_id, step)
 			join metrics m on m.job_id = n.job_id and m.step = n.step
@@ -88,7 +95,16 @@ export class NotificationRelay {
 		this.#publishRows(rows);
 	}
 
-	#publishRows(rows: { job_id: string; step: number; epoch: number; loss: number; accuracy: number | null; recorded_at: Date | string }[]): void {
+	#publishRows(
+		rows: {
+			job_id: string;
+			step: number;
+			epoch: number;
+			loss: number;
+			accuracy: number | null;
+			recorded_at: Date | string;
+		}[]
+	): void {
 		const byJob = new Map<string, MetricPoint[]>();
 		for (const row of rows) {
 			let points = byJob.get(row.job_id);
@@ -117,7 +133,14 @@ export class NotificationRelay {
 	async #catchUp(): Promise<void> {
 		const jobIds = [...new Set([...this.#lastStep.keys(), ...this.#lastStatus.keys()])];
 		if (jobIds.length === 0) return;
-		const { rows } = await sql<{ job_id: string; step: number; epoch: number; loss: number; accuracy: number | null; recorded_at: Date | string }>`
+		const { rows } = await sql<{
+			job_id: string;
+			step: number;
+			epoch: number;
+			loss: number;
+			accuracy: number | null;
+			recorded_at: Date | string;
+		}>`
 			select m.job_id, m.step, m.epoch, m.loss, m.accuracy, m.recorded_at
 			from unnest(${jobIds}::uuid[], ${jobIds.map((id) => this.#lastStep.get(id) ?? 0)}::integer[]) as n(job_id, after_step)
 			cross join lateral (
@@ -127,7 +150,8 @@ export class NotificationRelay {
 		this.#publishRows(rows);
 		for (const jobId of jobIds) {
 			const row = await findJob(this.db, jobId);
-			if (row && row.status !== this.#lastStatus.get(jobId)) this.events.bus.publish({ type: 'status', jobId, job: toJob(row) });
+			if (row && row.status !== this.#lastStatus.get(jobId))
+				this.events.bus.publish({ type: 'status', jobId, job: toJob(row) });
 		}
 		log.info('event listener connected; caught up', { jobs: jobIds.length, points: rows.length });
 	}

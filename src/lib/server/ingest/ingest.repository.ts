@@ -24,7 +24,9 @@ export async function lockJob(db: Db, id: string): Promise<LockedJob | undefined
 		.where('id', '=', id)
 		.forUpdate()
 		.executeTakeFirst();
-	return row && { id: row.id, name: row.name, status: row.status, source: row.source, stepsPerEpoch: row.steps_per_epoch };
+	return (
+		row && { id: row.id, name: row.name, status: row.status, source: row.source, stepsPerEpoch: row.steps_per_epoch }
+	);
 }
 
 export interface StoredPoint {
@@ -45,7 +47,6 @@ export interface AppendResult {
 	/** The commit time: recorded_at of the points that did not give one. */
 	committedAt: string;
 }
-
 
 /**
  * Appends points in ONE statement, the idempotency check included:
@@ -122,7 +123,10 @@ export async function appendPoints(
 	const row = rows[0]!;
 	return {
 		lastStep: Number(row.last_step),
-		conflict: row.conflict_step === null ? undefined : { step: Number(row.conflict_step), stored: row.conflict_stored === true },
+		conflict:
+			row.conflict_step === null
+				? undefined
+				: { step: Number(row.conflict_step), stored: row.conflict_stored === true },
 		inserted: Number(row.inserted),
 		committedAt: new Date(row.committed_at).toISOString()
 	};
@@ -140,7 +144,9 @@ export async function setJobStatus(
 		.set({
 			status: to,
 			...(to === 'running' ? { started_at: sql<Date>`coalesce(started_at, now())` } : {}),
-			...(to !== 'running' ? { finished_at: sql<Date>`now()`, error, started_at: sql<Date>`coalesce(started_at, now())` } : {})
+			...(to !== 'running'
+				? { finished_at: sql<Date>`now()`, error, started_at: sql<Date>`coalesce(started_at, now())` }
+				: {})
 		})
 		.where('id', '=', id)
 		.execute();

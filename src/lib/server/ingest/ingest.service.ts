@@ -17,7 +17,8 @@ export interface IngestResult {
 	status: Job['status'];
 }
 
-const missing = (id: string) => notFound(`No job has the id ${id}. It may never have existed, or the database was reset.`);
+const missing = (id: string) =>
+	notFound(`No job has the id ${id}. It may never have existed, or the database was reset.`);
 
 function refuseSimulated(job: LockedJob): never {
 	throw conflict(
@@ -126,11 +127,18 @@ export async function finishJob(db: Db, events: JobEvents, jobId: string, body: 
 		const job = await lockJob(trx, jobId);
 		if (!job) throw missing(jobId);
 		if (job.source !== 'external') {
-			throw conflict(`"${job.name}" is a simulated job: the simulator finishes it. Only an external job is finished by its script (a simulated one can be stopped).`);
+			throw conflict(
+				`"${job.name}" is a simulated job: the simulator finishes it. Only an external job is finished by its script (a simulated one can be stopped).`
+			);
 		}
 		if (job.status === status) return false;
 		if (isTerminal(job.status)) throw conflict(`"${job.name}" is already ${job.status}; it cannot become ${status}.`);
-		await setJobStatus(trx, jobId, status, status === 'failed' ? (error ?? 'The training script reported that the run failed.') : null);
+		await setJobStatus(
+			trx,
+			jobId,
+			status,
+			status === 'failed' ? (error ?? 'The training script reported that the run failed.') : null
+		);
 		return true;
 	});
 	if (changed) return announce(db, events, jobId);

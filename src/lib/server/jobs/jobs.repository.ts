@@ -17,11 +17,7 @@ function selectJobs(db: Db) {
 			(join) => join.onTrue()
 		)
 		.selectAll('jobs')
-		.select([
-			'latest.step as current_step',
-			'latest.loss as latest_loss',
-			'latest.accuracy as latest_accuracy'
-		]);
+		.select(['latest.step as current_step', 'latest.loss as latest_loss', 'latest.accuracy as latest_accuracy']);
 }
 
 export async function listJobs(db: Db): Promise<JobWithLatest[]> {

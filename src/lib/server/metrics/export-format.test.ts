@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CSV_HEADER, JSON_CLOSING, contentDisposition, csvRows, exportFileName, jsonOpening, jsonRows } from './export-format';
+import {
+	CSV_HEADER,
+	JSON_CLOSING,
+	contentDisposition,
+	csvRows,
+	exportFileName,
+	jsonOpening,
+	jsonRows
+} from './export-format';
 import type { Job, MetricPoint } from '../../training/job';
 
 const point = (step: number, loss: number, accuracy: number | null): MetricPoint => ({

@@ -23,7 +23,8 @@ function csvNumber(value: number | null): string {
 /** One line per point; nothing in a point needs quoting (numbers and ISO timestamps). */
 export function csvRows(points: readonly MetricPoint[]): string {
 	let text = '';
-	for (const p of points) text += `${p.step},${p.epoch},${csvNumber(p.loss)},${csvNumber(p.accuracy)},${p.recordedAt}\n`;
+	for (const p of points)
+		text += `${p.step},${p.epoch},${csvNumber(p.loss)},${csvNumber(p.accuracy)},${p.recordedAt}\n`;
 	return text;
 }
 

@@ -64,9 +64,20 @@ export async function rollUpCompletedBlocks(db: Db, jobId: string): Promise<void
  * every row would: only ~6 rows per block are read, and only the kept ones are sent.
  * Ties keep the earliest step, as M4Accumulator does.
  */
-export async function listDownsampledFromBlocks(db: Db, jobId: string, afterStep: number, grid: ColumnGrid): Promise<MetricPoint[]> {
+export async function listDownsampledFromBlocks(
+	db: Db,
+	jobId: string,
+	afterStep: number,
+	grid: ColumnGrid
+): Promise<MetricPoint[]> {
 	const firstBlock = Math.ceil((afterStep + 1) / BLOCK_STEPS);
-	const { rows } = await sql<{ step: number; epoch: number; loss: number; accuracy: number | null; recorded_at: Date | string }>`
+	const { rows } = await sql<{
+		step: number;
+		epoch: number;
+		loss: number;
+		accuracy: number | null;
+		recorded_at: Date | string;
+	}>`
 		with stored as (
 			select greatest(coalesce(max(block) + 1, 0), ${firstBlock}) * ${BLOCK_STEPS} as raw_from
 			from metric_blocks where job_id = ${jobId}

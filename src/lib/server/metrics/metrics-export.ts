@@ -45,7 +45,12 @@ export async function* streamPointsInPages(
  * whatever the job's size; when the client goes away, cancel() (or the request's abort
  * signal) stops the reading after the page in flight.
  */
-export async function exportMetrics(db: Db, jobId: string, format: ExportFormat, signal?: AbortSignal): Promise<Response> {
+export async function exportMetrics(
+	db: Db,
+	jobId: string,
+	format: ExportFormat,
+	signal?: AbortSignal
+): Promise<Response> {
 	const job = await getJob(db, jobId);
 	const pages = streamPointsInPages(db, job.id);
 	const encoder = new TextEncoder();

@@ -33,7 +33,9 @@ export function parseMetricsQuery(params: URLSearchParams): MetricsQuery {
 	const limit = params.get('limit');
 	const maxPoints = params.get('maxPoints');
 	if (limit !== null && maxPoints !== null) {
-		throw badRequest('Use either "limit" (a page of raw points) or "maxPoints" (the whole curve, downsampled), not both.');
+		throw badRequest(
+			'Use either "limit" (a page of raw points) or "maxPoints" (the whole curve, downsampled), not both.'
+		);
 	}
 	return {
 		maxPoints: maxPoints === null ? undefined : wholeNumber('maxPoints', maxPoints, POINTS_PER_COLUMN, MAX_PAGE_SIZE),

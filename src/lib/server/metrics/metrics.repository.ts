@@ -51,7 +51,13 @@ export async function listPoints(
 	return rows.map(toPoint);
 }
 
-function toPoint(row: { step: number; epoch: number; loss: number; accuracy: number | null; recorded_at: Date }): MetricPoint {
+function toPoint(row: {
+	step: number;
+	epoch: number;
+	loss: number;
+	accuracy: number | null;
+	recorded_at: Date;
+}): MetricPoint {
 	return {
 		step: row.step,
 		epoch: row.epoch,

@@ -82,7 +82,11 @@ export async function commitTick(
 	// Returns only what JavaScript does not know already: the commit time (every point's
 	// recorded_at) and the jobs that were no longer running. Echoing the rows back as JSON
 	// cost a third of the statement's time.
-	const { rows } = await sql<{ committed_at: Date | string; skipped: string[] | null; finished: { job_id: string; status: JobStatus }[] | null }>`
+	const { rows } = await sql<{
+		committed_at: Date | string;
+		skipped: string[] | null;
+		finished: { job_id: string; status: JobStatus }[] | null;
+	}>`
 		with running as (
 			select id from jobs
 			where id = any(${jobIds}::uuid[]) and status = 'running' and source = 'simulated' and lease_owner = ${instanceId}

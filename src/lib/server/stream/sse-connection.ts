@@ -91,7 +91,11 @@ export class SseConnection {
 	}
 
 	#drop(reason: string): void {
-		log.warn('dropping a stream client that reads too slowly', { ...this.context, reason, bufferedBytes: this.#buffered() });
+		log.warn('dropping a stream client that reads too slowly', {
+			...this.context,
+			reason,
+			bufferedBytes: this.#buffered()
+		});
 		// error() discards what is queued at once, so the memory is freed now.
 		this.#controller.error(new Error(`stream client too slow (${reason})`));
 		this.#shutdown();

@@ -8,5 +8,12 @@ import type { RequestHandler } from './$types';
 /** An external job's script says it is done: `{ status: "completed" | "failed", error? }`. */
 export const POST: RequestHandler = api(async ({ params, request }) => {
 	const id = parseJobId(params.id);
-	return json({ job: await finishJob(db(), events(), id, await readJsonBody(request, '{ "status": "completed" } or { "status": "failed", "error": "…" }')) });
+	return json({
+		job: await finishJob(
+			db(),
+			events(),
+			id,
+			await readJsonBody(request, '{ "status": "completed" } or { "status": "failed", "error": "…" }')
+		)
+	});
 });

@@ -5,4 +5,6 @@ import { db } from '$lib/server/vapor';
 import type { RequestHandler } from './$types';
 
 /** Every point of the job as a CSV download, streamed from the database page by page. */
-export const GET: RequestHandler = api(async ({ params, request }) => exportMetrics(db(), parseJobId(params.id), 'csv', request.signal));
+export const GET: RequestHandler = api(async ({ params, request }) =>
+	exportMetrics(db(), parseJobId(params.id), 'csv', request.signal)
+);
