@@ -28,6 +28,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 		code === 'CONNECTION_ENDED' ||
 		code === 'CONNECTION_DESTROYED' ||
 		code === 'CONNECT_TIMEOUT' ||
+		code === 'VAPOR_DB_TIMEOUT' || // see db/deadlines.ts
 		code === '57P01' || // admin_shutdown
 		code === '57P03' // cannot_connect_now
 	);

@@ -39,11 +39,15 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	if (global[KEY]) return global[KEY].ready;
 
 	const target = databaseTarget(config);
-	const database = openDatabase(target);
+	const database = openDatabase(target, { requestTimeoutMs: config.dbTimeoutMs });
 	const events = new JobEvents(config.instanceId);
 	const rollups = new BlockRollups(database.db);
-	const relay = database.postgres ? new NotificationRelay(database.db, database.postgres, events) : undefined;
-	const simulator = new Simulator(database.db, events, rollups, { stepMs: config.simStepMs, leaseMs: config.leaseMs });
+	// Training and the relay on connections of their own: no request load can stop them.
+	const relay = database.postgres ? new NotificationRelay(database.background, database.postgres, events) : undefined;
+	const simulator = new Simulator(database.background, events, rollups, {
+		stepMs: config.simStepMs,
+		leaseMs: config.leaseMs
+	});
 	const sse = {
 		heartbeatMs: config.sseHeartbeatMs,
 		maxBufferBytes: config.sseMaxBufferBytes,
@@ -129,6 +133,11 @@ function current(): Vapor {
 /** The one Kysely instance of this process. */
 export function db(): Db {
 	return current().database.db;
+}
+
+/** The database handle of this process (pools, health ping). */
+export function database(): DatabaseHandle {
+	return current().database;
 }
 
 /** The settings this process started with. */
