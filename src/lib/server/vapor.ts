@@ -8,6 +8,7 @@ import { seedDemoJobs } from './jobs/demo-jobs';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
+import { ExportLimits } from './metrics/export-limits';
 import { Simulator } from './simulator/simulator';
 import type { StreamDeps } from './stream/job-stream';
 import { JobsFeed } from './stream/jobs-feed';
@@ -24,6 +25,7 @@ interface Vapor {
 	relay: NotificationRelay | undefined;
 	streams: StreamDeps;
 	jobsFeed: JobsFeed;
+	exportLimits: ExportLimits;
 	ready: Promise<void>;
 }
 
@@ -77,7 +79,12 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, events, simulator, rollups, relay, streams, jobsFeed, ready };
+	const exportLimits = new ExportLimits({
+		max: config.exportMax,
+		maxPerClient: config.exportMaxPerClient,
+		idleMs: config.exportIdleMs
+	});
+	global[KEY] = { config, database, events, simulator, rollups, relay, streams, jobsFeed, exportLimits, ready };
 	return ready;
 }
 
@@ -89,8 +96,9 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 export async function quiesceVapor(): Promise<void> {
 	const vapor = (globalThis as Global)[KEY];
 	if (!vapor) return;
-	await vapor.simulator.stop();
 	endAllStreams();
+	vapor.exportLimits.endAll();
+	await vapor.simulator.stop();
 }
 
 export async function stopVapor(): Promise<void> {
@@ -158,6 +166,11 @@ export function streams(): StreamDeps {
 /** The background roll-up of completed metric blocks, for writers of points. */
 export function rollups(): BlockRollups {
 	return current().rollups;
+}
+
+/** The cap on open downloads (exports). */
+export function exportLimits(): ExportLimits {
+	return current().exportLimits;
 }
 
 export function jobsFeed(): JobsFeed {
