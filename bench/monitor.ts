@@ -22,11 +22,11 @@ import { authorization, startServer } from '../tests/support/server';
 import { ensureBuild } from './lib/build';
 import { envNumber, onAbort, printTable, round, summarize, type Summary } from './lib/measure';
 
-const POINTS = envNumber('BENCH_MONITOR_POINTS', 1_000_000);
+const POINTS = envNumber('BENCH_MONITOR_POINTS', 1_000_000, 2_000);
 const SPIKE_STEP = Math.round(POINTS * 0.612345);
-const HISTORY_RUNS = envNumber('BENCH_MONITOR_RUNS', 20);
-const NAVIGATIONS = envNumber('BENCH_MONITOR_NAVIGATIONS', 5);
-const FRAME_WINDOW_MS = envNumber('BENCH_MONITOR_FRAME_WINDOW_MS', 15_000);
+const HISTORY_RUNS = envNumber('BENCH_MONITOR_RUNS', 20, 2);
+const NAVIGATIONS = envNumber('BENCH_MONITOR_NAVIGATIONS', 5, 1);
+const FRAME_WINDOW_MS = envNumber('BENCH_MONITOR_FRAME_WINDOW_MS', 15_000, 1_000);
 const STEP_MS = 50;
 const PAGE_SIZE = 10_000;
 const TARGETS = { historyMs: 150, historyKB: 100, jsGzipKB: 150, drawnMs: 1000, frameMs: 50 };

@@ -13,6 +13,21 @@ import {
 	type ExportFormat
 } from './export-format';
 import type { MetricPoint } from '../../training/job';
+import type { Socket } from 'node:net';
+import type { ExportLimits } from './export-limits';
+
+export interface ExportRequest {
+	/** The request's abort signal: the client went away. */
+	signal?: AbortSignal;
+	/** The open downloads' cap, and the client's address it counts by. */
+	limits?: ExportLimits;
+	client?: string;
+	/**
+	 * The connection: a client that stops reading leaves the server waiting for 'drain',
+	 * which no stream error can interrupt, so a stalled or shut-down download ends here.
+	 */
+	socket?: Socket;
+}
 
 /** Rows read per query: large enough for few round trips, small enough to keep memory flat. */
 export const EXPORT_PAGE_SIZE = 5_000;
@@ -49,10 +64,30 @@ export async function exportMetrics(
 	db: Db,
 	jobId: string,
 	format: ExportFormat,
-	signal?: AbortSignal
+	{ signal, limits, client = 'unknown', socket }: ExportRequest = {}
 ): Promise<Response> {
-	const job = await getJob(db, jobId);
+	// A slot first (cheap to refuse); given back however the download ends.
+	const release = limits?.acquire(client, () => endSocket('the server is shutting down')) ?? (() => {});
+	let job;
+	try {
+		job = await getJob(db, jobId);
+	} catch (error) {
+		release();
+		throw error;
+	}
 	const pages = streamPointsInPages(db, job.id);
+	let idleTimer: NodeJS.Timeout | undefined;
+	const idleMs = limits?.options.idleMs;
+	const endSocket = (reason: string) => {
+		log.warn('ended a download', { jobId, format, client, reason });
+		socket?.destroy();
+		void finish();
+	};
+	const stillReading = () => {
+		clearTimeout(idleTimer);
+		if (idleMs !== undefined && !done)
+			idleTimer = setTimeout(() => endSocket(`the client took nothing for ${idleMs} ms`), idleMs);
+	};
 	const encoder = new TextEncoder();
 	let started = false;
 	let first = true;
@@ -63,6 +98,8 @@ export async function exportMetrics(
 	const finish = async () => {
 		if (done) return;
 		done = true;
+		clearTimeout(idleTimer);
+		release();
 		signal?.removeEventListener('abort', onAbort);
 		await pages.return();
 	};
@@ -80,12 +117,16 @@ export async function exportMetrics(
 		{
 			start(controller) {
 				stream = controller;
+				stillReading();
 			},
 			async pull(controller) {
+				// The client asked for more: the clock runs again once the next chunk is queued.
+				clearTimeout(idleTimer);
 				try {
 					if (!started) {
 						started = true;
 						controller.enqueue(encoder.encode(format === 'csv' ? CSV_HEADER : jsonOpening(job)));
+						stillReading();
 						return;
 					}
 					const next = done ? undefined : await pages.next();
@@ -98,6 +139,7 @@ export async function exportMetrics(
 					}
 					controller.enqueue(encoder.encode(format === 'csv' ? csvRows(next.value) : jsonRows(next.value, first)));
 					first = false;
+					stillReading();
 				} catch (error) {
 					log.error('metrics export failed', { jobId: job.id, format, error: (error as Error)?.message });
 					await finish().catch(() => {});

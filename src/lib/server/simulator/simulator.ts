@@ -39,6 +39,7 @@ export class Simulator {
 	#timer: NodeJS.Timeout | undefined;
 	#active = false;
 	#current: Promise<void> = Promise.resolve();
+	#stopping: Promise<void> = Promise.resolve();
 	#consecutiveFailures = 0;
 	/**
 	 * The running jobs this instance holds, and their last committed steps, as the last
@@ -85,13 +86,22 @@ export class Simulator {
 		this.#schedule(0);
 	}
 
-	/** Stops the loop, waits for a tick in flight, and hands this instance's jobs to the others. */
-	async stop(): Promise<void> {
-		const wasActive = this.#active;
+	/**
+	 * Stops the loop, waits for a tick in flight, and hands this instance's jobs to the
+	 * others. Every caller gets the same stop: a shutdown that calls it twice (on the
+	 * signal, then on the HTTP server's close) must not close the database under the
+	 * release of the leases.
+	 */
+	stop(): Promise<void> {
+		if (!this.#active) return this.#stopping;
 		this.#active = false;
 		clearTimeout(this.#timer);
+		this.#stopping = this.#stop();
+		return this.#stopping;
+	}
+
+	async #stop(): Promise<void> {
 		await this.#current;
-		if (!wasActive) return;
 		this.#running = undefined;
 		try {
 			await releaseLeases(this.db, this.events.instanceId);
