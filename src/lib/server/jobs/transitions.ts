@@ -91,10 +91,16 @@ export interface StatusChange {
  * What every status change sets, as SQL over `status` and `error` expressions: a run
  * starts once (started_at kept), and a terminal status stamps finished_at.
  */
-export function statusAssignmentsSql(status: RawBuilder<unknown>, error: RawBuilder<unknown>): RawBuilder<unknown> {
-	return sql`status = ${status}, error = ${error},
-		started_at = case when ${status} = 'queued' then jobs.started_at else coalesce(jobs.started_at, now()) end,
-		finished_at = case when ${status} in ('completed', 'failed', 'stopped') then now() else null end`;
+export function statusAssignmentsSql(
+	status: RawBuilder<unknown>,
+	error: RawBuilder<unknown>,
+	when: RawBuilder<unknown> = sql`true`
+): RawBuilder<unknown> {
+	return sql`status = case when ${when} then ${status} else jobs.status end,
+		error = case when ${when} then ${error} else jobs.error end,
+		started_at = case when ${when} and ${status} <> 'queued' then coalesce(jobs.started_at, now()) else jobs.started_at end,
+		finished_at = case when ${when} then (case when ${status} in ('completed', 'failed', 'stopped') then now() end)
+			else jobs.finished_at end`;
 }
 
 /** A simulated run's status after it wrote `step`: completed at its last step, failed when its primary metric is NaN. */

@@ -118,7 +118,7 @@ export async function commitMetrics(
 				${arrayLiteral(flat.step)}::integer[], ${arrayLiteral(flat.epoch)}::integer[],
 				${arrayLiteral(flat.recordedAt)}::timestamptz[], ${keyLiteral(flat.key)}::text[],
 				${arrayLiteral(flat.value)}::double precision[], ${boolLiteral(flat.signal)}::boolean[]
-			) as u(job_id, row_no, step, epoch, recorded_at, key, value, signal)
+			) with ordinality as u(job_id, row_no, step, epoch, recorded_at, key, value, signal, ord)
 		),
 		locked as materialized (${locked}),
 		known as materialized (
@@ -146,7 +146,7 @@ export async function commitMetrics(
 		fresh_keys as (
 			select job_id, key,
 				(select coalesce(max(key_no), -1) from known k where k.job_id = n.job_id)
-					+ row_number() over (partition by job_id order by min(row_no), key) as key_no
+					+ row_number() over (partition by job_id order by min(ord)) as key_no
 			from checked n where known_no is null group by job_id, key
 		),
 		too_many as (
@@ -175,24 +175,6 @@ export async function commitMetrics(
 				min_value = least(k.min_value, excluded.min_value),
 				max_value = greatest(k.max_value, excluded.max_value)
 		),
-		row_counts as (
-			select job_id, count(distinct row_no)::integer as n from fresh group by job_id
-		),
-		bumped as (
-			update jobs set metric_position = metric_position + rc.n
-			from row_counts rc where jobs.id = rc.job_id
-			returning jobs.id as job_id, jobs.metric_position - rc.n as base, jobs.metric_position as last
-		),
-		numbered as (
-			select f.*, b.base + dense_rank() over (partition by f.job_id order by f.row_no) as position
-			from fresh f join bumped b on b.job_id = f.job_id
-		),
-		inserted as (
-			insert into metric_rows (job_id, position, step, epoch, recorded_at, keys, vals)
-			select job_id, position, min(step), min(epoch), coalesce(min(recorded_at), now()),
-				array_agg(key_no order by key_no), array_agg(value order by key_no)
-			from numbered group by job_id, position
-		),
 		change_input as (
 			select * from unnest(
 				${arrayLiteral(statusChanges.map((c) => c.jobId))}::uuid[],
@@ -210,10 +192,32 @@ export async function commitMetrics(
 					or (c.condition = 'signal' and exists (select 1 from fresh f where f.job_id = c.job_id and f.signal)))
 			order by c.job_id, c.priority
 		),
-		finished as (
-			update jobs set ${statusAssignmentsSql(sql`chosen.status`, sql`chosen.error`)}
-			from chosen where jobs.id = chosen.job_id
-			returning jobs.id as job_id, jobs.status
+		row_counts as (
+			select job_id, count(distinct row_no)::integer as n from fresh group by job_id
+		),
+		-- ONE update of each job row (Postgres applies only one of two updates of a row in a
+		-- statement): its new rows' positions and its status change together.
+		job_updates as (
+			select coalesce(rc.job_id, ch.job_id) as job_id, coalesce(rc.n, 0) as n, ch.status, ch.error
+			from row_counts rc full join chosen ch on ch.job_id = rc.job_id
+		),
+		bumped as (
+			update jobs set metric_position = metric_position + u.n,
+				${statusAssignmentsSql(sql`u.status`, sql`u.error`, sql`u.status is not null`)}
+			from job_updates u where jobs.id = u.job_id
+			returning jobs.id as job_id, jobs.metric_position - u.n as base, jobs.metric_position as last, u.n,
+				u.status is not null as changed, jobs.status
+		),
+		finished as (select job_id, status from bumped where changed),
+		numbered as (
+			select f.*, b.base + dense_rank() over (partition by f.job_id order by f.row_no) as position
+			from fresh f join bumped b on b.job_id = f.job_id
+		),
+		inserted as (
+			insert into metric_rows (job_id, position, step, epoch, recorded_at, keys, vals)
+			select job_id, position, min(step), min(epoch), coalesce(min(recorded_at), now()),
+				array_agg(key_no order by key_no), array_agg(value order by key_no)
+			from numbered group by job_id, position
 		)
 		select
 			now() as committed_at,
@@ -223,7 +227,7 @@ export async function commitMetrics(
 			(select row_to_json(first_conflict) from first_conflict) as conflict,
 			(select row_to_json(too_many) from too_many) as too_many,
 			(select json_agg(finished) from finished) as finished,
-			${notifyPairsSql(instanceId, 'p', sql`(select job_id, last as x from bumped)`)} as notified_points,
+			${notifyPairsSql(instanceId, 'p', sql`(select job_id, last as x from bumped where n > 0)`)} as notified_points,
 			${notifyPairsSql(instanceId, 's', sql`(select job_id, status as x from finished)`)} as notified_statuses
 	`.execute(db);
 	const row = result[0]!;
