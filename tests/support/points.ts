@@ -21,7 +21,8 @@ export async function insertPoints(db: Db, points: readonly NewPoint[], chunk = 
 			step: p.step,
 			epoch: p.epoch,
 			recordedAt: p.recordedAt?.toISOString(),
-			values: p.accuracy === null ? { loss: p.loss } : { loss: p.loss, accuracy: p.accuracy }
+			values:
+				p.accuracy === null ? { loss: p.loss } : ({ loss: p.loss, accuracy: p.accuracy } as Record<string, number>)
 		}));
 		const outcome = await commitMetrics(db, 'test', { kind: 'locked' }, rows);
 		if (outcome.conflict) throw new Error(`duplicate key: ${outcome.conflict.key} at step ${outcome.conflict.step}`);
