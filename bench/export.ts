@@ -20,7 +20,7 @@ import {
 	smokeOr
 } from './lib/measure';
 import { ensureBuild } from './lib/build';
-import { seedPoints } from './lib/seed';
+import { seedPoints } from '../tests/support/points';
 
 const SIZES = envNumbers('BENCH_EXPORT_SIZES', [100_000, 1_000_000], [2_000]);
 const WARMUP_POINTS = smokeOr(5_000, 500);

@@ -20,7 +20,7 @@ import { CHART_DRAWN_MARK } from '../src/lib/monitor/first-draw';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
 import { authorization, startServer } from '../tests/support/server';
 import { ensureBuild } from './lib/build';
-import { seedPoints } from './lib/seed';
+import { seedPoints } from '../tests/support/points';
 import { envNumber, onAbort, printTable, round, summarize, type Summary } from './lib/measure';
 
 const POINTS = envNumber('BENCH_MONITOR_POINTS', 1_000_000, 2_000);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client';
 import { postgresProcesses, startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster';
 import { authorization, startServer, type RunningServer } from '../support/server';
+import { seedPoints } from '../support/points';
 import { waitFor } from '../support/wait';
 
 /**
@@ -31,7 +32,8 @@ describe('faults on Postgres', () => {
 	});
 
 	const lastStep = async (jobId: string) =>
-		(await sql<{ last: number | null }[]>`select max(step) as last from metrics where job_id = ${jobId}`)[0]!.last ?? 0;
+		(await sql<{ last: number | null }[]>`select max(step) as last from metric_rows where job_id = ${jobId}`)[0]!
+			.last ?? 0;
 	const timed = async (url: string) => {
 		const started = performance.now();
 		const response = await fetch(url, { signal: AbortSignal.timeout(20_000) });
@@ -140,8 +142,8 @@ function stalledDownload(url: string, headers: Record<string, string> = {}) {
 	});
 }
 
-/** A job of `points` points, written straight into the table (an export to download). */
-async function jobWithPoints(sql: postgres.Sql, baseUrl: string, points: number): Promise<string> {
+/** A job of `points` points (loss and accuracy, two CSV lines each), an export to download. */
+async function jobWithPoints(databaseUrl: string, baseUrl: string, points: number): Promise<string> {
 	const job = await apiClient(baseUrl).createJob({
 		name: `download of ${points}`,
 		source: 'external',
@@ -149,20 +151,20 @@ async function jobWithPoints(sql: postgres.Sql, baseUrl: string, points: number)
 		dataset: 'iris',
 		stepsPerEpoch: 1000
 	});
-	await sql`
-		insert into metrics (job_id, step, epoch, loss, accuracy)
-		select ${job.id}, s, (s - 1) / 1000 + 1, 1.0 / s, 0.5 from generate_series(1, ${points}) as s`;
+	await seedPoints(databaseUrl, job.id, points, (step) => ({
+		epoch: Math.floor((step - 1) / 1000) + 1,
+		loss: 1 / step,
+		accuracy: 0.5
+	}));
 	return job.id;
 }
 
 describe('downloads that stall', () => {
 	let cluster: PostgresCluster;
-	let sql: postgres.Sql;
 	let server: RunningServer;
 
 	beforeAll(async () => {
 		cluster = await startPostgresCluster();
-		sql = postgres(cluster.url, { max: 2, onnotice: () => {} });
 		server = await startServer({
 			DATABASE_URL: cluster.url,
 			VAPOR_EXPORT_MAX: '5',
@@ -174,13 +176,12 @@ describe('downloads that stall', () => {
 	}, 120_000);
 	afterAll(async () => {
 		await server?.kill();
-		await sql?.end({ timeout: 1 });
 		cluster?.stop();
 	});
 
 	it('caps open downloads per client and overall with 429 + Retry-After, ends stalled ones, and /healthz stays up', async () => {
 		// Larger than what the sockets' buffers hold between the server and a client that reads nothing.
-		const jobId = await jobWithPoints(sql, server.url, 250_000);
+		const jobId = await jobWithPoints(cluster.url, server.url, 125_000);
 		const url = `${server.url}/api/training/jobs/${jobId}/metrics.csv`;
 		const from = (address: string) => ({ 'x-forwarded-for': address });
 		const a = [await stalledDownload(url, from('10.0.0.1')), await stalledDownload(url, from('10.0.0.1'))];
@@ -233,9 +234,8 @@ describe('shutdown', () => {
 
 	it('stops in under two seconds with streams and stalled downloads open', async () => {
 		const server = await startServer({ DATABASE_URL: cluster.url, VAPOR_SIM_STEP_MS: '50' });
-		const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
 		try {
-			const jobId = await jobWithPoints(sql, server.url, 100_000);
+			const jobId = await jobWithPoints(cluster.url, server.url, 50_000);
 			const downloads = await Promise.all(
 				[1, 2, 3].map(() => stalledDownload(`${server.url}/api/training/jobs/${jobId}/metrics.csv`))
 			);
@@ -252,7 +252,6 @@ describe('shutdown', () => {
 			for (const open of [...downloads, ...streams]) open.destroy();
 		} finally {
 			await server.kill();
-			await sql.end({ timeout: 1 });
 		}
 	}, 60_000);
 });
