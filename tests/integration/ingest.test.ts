@@ -319,7 +319,7 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		const failed = await api.getJob(job.id);
 		expect(failed).toMatchObject({
 			status: 'failed',
-			error: 'The training script reported a loss of NaN at step 2: the run diverged.'
+			error: 'The training script reported loss = NaN at step 2: the run diverged.'
 		});
 		// JSON has no NaN: a stored non-finite loss reads back as null.
 		expect((await stored(job.id)).map((p) => [p.step, p.loss])).toEqual([
@@ -335,7 +335,7 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		).toMatchObject({ accepted: 0, duplicates: 2 });
 		const infinite = await externalJob();
 		await api.postPoints(infinite.id, [{ step: 1, loss: '-Infinity', nonFinite: true }]);
-		expect((await api.getJob(infinite.id)).error).toMatch(/loss of -Infinity at step 1/);
+		expect((await api.getJob(infinite.id)).error).toMatch(/reported loss = -Infinity at step 1/);
 	});
 
 	it('refuses points for simulated, finished, stopped and unknown jobs, and a bad id', async () => {
