@@ -95,7 +95,9 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		const job = await api.createJob({ name: 'q' });
 		const badAfter = await fetch(`${server.url}/api/training/jobs/${job.id}/stream?after=ten`);
 		expect(badAfter.status).toBe(400);
-		expect((await badAfter.json()).error).toMatch(/"after" must be a step number.*"latest"/);
+		expect((await badAfter.json()).error).toMatch(
+			/"after" must be a step \(or, with v=2, a position\).*"latest"; it is "ten"/
+		);
 		const badId = await fetch(`${server.url}/api/training/jobs/${job.id}/stream`, {
 			headers: { 'last-event-id': '-3' }
 		});
