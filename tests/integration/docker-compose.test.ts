@@ -220,9 +220,15 @@ describe('Dockerfile', () => {
 		.map((line) => line.trim())
 		.filter((line) => line && !line.startsWith('#'));
 
-	it('is multi-stage and builds on node:20', () => {
+	it('is multi-stage and builds on the Node that package.json and CI declare', () => {
+		const engines = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines.node as string;
+		const major = /^>=(\d+)$/.exec(engines)?.[1];
+		expect(major, `engines.node is ${engines}`).toBe('22');
+		const ciNode = /^NODE22_VERSION=(\d+)\./m.exec(fs.readFileSync(path.join(ROOT, 'scripts/node22-bin.sh'), 'utf8'));
+		expect(ciNode?.[1]).toBe(major);
 		expect(stageStarts.length).toBeGreaterThanOrEqual(2);
-		for (const index of stageStarts) expect(instructions[index].args).toMatch(/^node:20[-.\w]*(\s+AS\s+\S+)?$/i);
+		const image = new RegExp(`^node:${major}[-.\\w]*(\\s+AS\\s+\\S+)?$`, 'i');
+		for (const index of stageStarts) expect(instructions[index].args).toMatch(image);
 	});
 
 	it('runs `node build` as the node user on port 3000 with a healthcheck, in its final stage', () => {
