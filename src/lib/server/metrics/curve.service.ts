@@ -1,8 +1,7 @@
 import type { Db } from '../db';
-import { POINTS_PER_COLUMN } from './metrics-query';
 import { listDownsampledPoints, listPoints } from './metrics.repository';
 import { BLOCK_STEPS, listDownsampledFromBlocks } from './metric-blocks.repository';
-import { blockAlignedGrid } from '../../training/downsample';
+import { blockAlignedGrid, POINTS_PER_COLUMN } from '../../training/downsample';
 import type { MetricPoint } from '../../training/job';
 
 /**

@@ -1,10 +1,9 @@
 import { badRequest } from '../errors';
 import { MAX_PAGE_SIZE } from './metrics.repository';
+import { POINTS_PER_COLUMN } from '../../training/downsample';
 
 export const DEFAULT_PAGE_SIZE = 1_000;
 const KNOWN = ['after', 'limit', 'maxPoints'];
-/** M4 keeps up to 6 points per column (first, last, min and max of loss and accuracy). */
-export const POINTS_PER_COLUMN = 6;
 
 function wholeNumber(name: string, raw: string, min: number, max: number): number {
 	const value = /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
