@@ -593,7 +593,8 @@ export async function runWriteSuite() {
 
 	const ms = (value: number) => round(value, 2);
 	console.log(
-		`\nwrite: simulator.tick() back to back vs COPY of as many rows (targets: ≥ ${TARGET_POINTS_PER_S} points/s, ≥ ${TARGET_RATIO} of COPY)`
+		`\nwrite: simulator.tick() back to back vs COPY of as many rows ` +
+			`(targets: ≥ ${TARGET_POINTS_PER_S} points/s, ≥ ${TARGET_RATIO} of COPY)`
 	);
 	printTable(
 		results.map((r) => ({
