@@ -1,7 +1,10 @@
 import { epochOfStep } from './curve';
 import type { Job, JobStatus } from './job';
 
-/** Progress and ETA, as the earlier version computed them (see shared/seed). */
+/**
+ * Progress and ETA. The ETA assumes the rest of the run goes at the pace so far: the
+ * elapsed time scaled up to 100 %, minus what has elapsed.
+ */
 
 export function progressPercent(currentStep: number, totalSteps: number): number {
 	if (totalSteps <= 0) return 0;
