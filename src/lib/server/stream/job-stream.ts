@@ -2,6 +2,7 @@ import type { Db } from '../db';
 import type { EventBus, JobEvent } from '../events/event-bus';
 import { getJob } from '../jobs/jobs.service';
 import { listPoints } from '../metrics/metrics.repository';
+import { historyPageSizes } from './history-pages';
 import { SseConnection, type SseOptions } from './sse-connection';
 import type { StreamPosition } from './stream-position';
 import { isTerminal, type Job, type MetricPoint } from '../../training/job';
@@ -47,15 +48,18 @@ export async function openJobStream(
 
 	const connection = new SseConnection(deps.options, { stream: 'job', jobId }, signal);
 
+	const nextPageSize = historyPageSizes(deps.options.historyBatch);
+
 	async function catchUp(): Promise<void> {
 		for (;;) {
 			await connection.waitForRoom();
 			if (connection.closed) return;
-			const page = await listPoints(deps.db, jobId, { afterStep: sent, limit: deps.options.historyBatch });
+			const limit = nextPageSize();
+			const page = await listPoints(deps.db, jobId, { afterStep: sent, limit });
 			if (page.length === 0 || connection.closed) return;
 			connection.send(metricsFrame(page));
 			sent = page.at(-1)!.step;
-			if (page.length < deps.options.historyBatch) return;
+			if (page.length < limit) return;
 		}
 	}
 
