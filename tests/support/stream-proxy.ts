@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 export interface StreamProxyOptions {
 	/** Server-to-client bytes per second (unlimited when unset): a slow link. */
 	bytesPerSecond?: number;
-	/** Each connection is cut this long after it opens (never when unset): a flaky link. */
+	/**
+	 * Each connection is cut this long after the server's first byte on it (never when
+	 * unset): a flaky link that carries this much time of an answer, however long the
+	 * server took to start answering on a busy machine.
+	 */
 	cutAfterMs?: number;
 }
 
@@ -17,6 +21,7 @@ export interface StreamProxyOptions {
 export async function startStreamProxy(target: { port: number; host?: string }, options: StreamProxyOptions = {}) {
 	const open = new Set<{ client: net.Socket; upstream: net.Socket; frozen: boolean; streaming: boolean }>();
 	let connections = 0;
+	const pumps = new Map<object, NodeJS.Timeout>();
 	const server = net.createServer((client) => {
 		connections++;
 		const upstream = net.connect(target.port, target.host ?? '127.0.0.1');
@@ -30,14 +35,17 @@ export async function startStreamProxy(target: { port: number; host?: string }, 
 			client.destroy();
 			upstream.destroy();
 			clearTimeout(cut);
-			clearInterval(pump);
+			clearInterval(pumps.get(link));
+			pumps.delete(link);
 		};
-		const cut = options.cutAfterMs ? setTimeout(close, options.cutAfterMs) : undefined;
+		let cut: NodeJS.Timeout | undefined;
+		upstream.once('data', () => {
+			if (options.cutAfterMs) cut = setTimeout(close, options.cutAfterMs);
+		});
 		client.on('data', (chunk) => link.frozen || upstream.write(chunk));
 		client.on('error', close).on('close', close);
 		upstream.on('error', close).on('close', close);
 
-		let pump: NodeJS.Timeout | undefined;
 		if (!options.bytesPerSecond) {
 			upstream.on('data', (chunk) => link.frozen || client.write(chunk));
 			return;
@@ -49,12 +57,15 @@ export async function startStreamProxy(target: { port: number; host?: string }, 
 			queued = Buffer.concat([queued, chunk]);
 			if (queued.length > 1 << 20) upstream.pause();
 		});
-		pump = setInterval(() => {
-			if (link.frozen || queued.length === 0) return;
-			client.write(queued.subarray(0, perTick));
-			queued = queued.subarray(perTick);
-			if (queued.length < 1 << 19) upstream.resume();
-		}, TICK_MS);
+		pumps.set(
+			link,
+			setInterval(() => {
+				if (link.frozen || queued.length === 0) return;
+				client.write(queued.subarray(0, perTick));
+				queued = queued.subarray(perTick);
+				if (queued.length < 1 << 19) upstream.resume();
+			}, TICK_MS)
+		);
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;
