@@ -170,7 +170,7 @@ test.describe.serial('the first ten minutes', () => {
 			await page.mouse.move(0, 0);
 			await expect.poll(background).toBe(colorScheme === 'light' ? 'rgb(196, 43, 43)' : 'rgb(248, 113, 113)');
 			await stop.hover();
-			await expect.poll(background).toBe(expected[colorScheme]);
+			await expect(stop).toHaveCSS('background-color', expected[colorScheme]);
 			await page.mouse.move(0, 0);
 			await stop.focus();
 			await expect.poll(background).not.toMatch(/rgb\(67, 56, 202\)|rgb\(165, 180, 252\)/);
@@ -227,7 +227,7 @@ test.describe.serial('the first ten minutes', () => {
 	test('an external job that names no model or dataset, waiting: no "custom · custom", and how to feed it', async ({
 		page
 	}) => {
-		const job = await createJob({ name: 'Unnamed script', source: 'external', baseModel: '', dataset: '' });
+		const { job } = await api<{ job: { id: string } }>('/jobs', { name: 'Unnamed script', source: 'external' });
 		await page.goto(`${server.url}/training/jobs/${job.id}`);
 		await expect(page.locator('.config')).toContainText('Your own training script');
 		await expect(page.locator('.config')).not.toContainText('custom');
