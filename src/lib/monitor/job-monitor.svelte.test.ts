@@ -20,7 +20,8 @@ const job: Job = {
 	error: null,
 	currentStep: 2,
 	latestLoss: 1,
-	latestAccuracy: 0.5
+	latestAccuracy: 0.5,
+	primaryMetric: 'loss'
 };
 const point = (step: number, loss = 1 / step): MetricPoint => ({
 	step,

@@ -20,7 +20,8 @@ const job = (id: string, status: Job['status'], createdAt = '2026-01-01T00:00:00
 	error: null,
 	currentStep: 0,
 	latestLoss: null,
-	latestAccuracy: null
+	latestAccuracy: null,
+	primaryMetric: 'loss'
 });
 
 describe('JobsLive', () => {

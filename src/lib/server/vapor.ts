@@ -8,6 +8,7 @@ import { seedDemoJobs } from './jobs/demo-jobs';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
+import { ExportLimits } from './metrics/export-limits';
 import { Simulator } from './simulator/simulator';
 import type { StreamDeps } from './stream/job-stream';
 import { JobsFeed } from './stream/jobs-feed';
@@ -24,6 +25,7 @@ interface Vapor {
 	relay: NotificationRelay | undefined;
 	streams: StreamDeps;
 	jobsFeed: JobsFeed;
+	exportLimits: ExportLimits;
 	ready: Promise<void>;
 }
 
@@ -39,11 +41,15 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	if (global[KEY]) return global[KEY].ready;
 
 	const target = databaseTarget(config);
-	const database = openDatabase(target);
+	const database = openDatabase(target, { requestTimeoutMs: config.dbTimeoutMs });
 	const events = new JobEvents(config.instanceId);
 	const rollups = new BlockRollups(database.db);
-	const relay = database.postgres ? new NotificationRelay(database.db, database.postgres, events) : undefined;
-	const simulator = new Simulator(database.db, events, rollups, { stepMs: config.simStepMs, leaseMs: config.leaseMs });
+	// Training and the relay on connections of their own: no request load can stop them.
+	const relay = database.postgres ? new NotificationRelay(database.background, database.postgres, events) : undefined;
+	const simulator = new Simulator(database.background, events, rollups, {
+		stepMs: config.simStepMs,
+		leaseMs: config.leaseMs
+	});
 	const sse = {
 		heartbeatMs: config.sseHeartbeatMs,
 		maxBufferBytes: config.sseMaxBufferBytes,
@@ -73,7 +79,12 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, events, simulator, rollups, relay, streams, jobsFeed, ready };
+	const exportLimits = new ExportLimits({
+		max: config.exportMax,
+		maxPerClient: config.exportMaxPerClient,
+		idleMs: config.exportIdleMs
+	});
+	global[KEY] = { config, database, events, simulator, rollups, relay, streams, jobsFeed, exportLimits, ready };
 	return ready;
 }
 
@@ -85,8 +96,9 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 export async function quiesceVapor(): Promise<void> {
 	const vapor = (globalThis as Global)[KEY];
 	if (!vapor) return;
-	await vapor.simulator.stop();
 	endAllStreams();
+	vapor.exportLimits.endAll();
+	await vapor.simulator.stop();
 }
 
 export async function stopVapor(): Promise<void> {
@@ -131,6 +143,11 @@ export function db(): Db {
 	return current().database.db;
 }
 
+/** The database handle of this process (pools, health ping). */
+export function database(): DatabaseHandle {
+	return current().database;
+}
+
 /** The settings this process started with. */
 export function config(): VaporConfig {
 	return current().config;
@@ -149,6 +166,11 @@ export function streams(): StreamDeps {
 /** The background roll-up of completed metric blocks, for writers of points. */
 export function rollups(): BlockRollups {
 	return current().rollups;
+}
+
+/** The cap on open downloads (exports). */
+export function exportLimits(): ExportLimits {
+	return current().exportLimits;
 }
 
 export function jobsFeed(): JobsFeed {

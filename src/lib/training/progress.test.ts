@@ -42,7 +42,8 @@ describe('summarizeProgress', () => {
 		createdAt: '2026-01-01T00:00:00.000Z',
 		error: null,
 		latestLoss: null,
-		latestAccuracy: null
+		latestAccuracy: null,
+		primaryMetric: 'loss'
 	} as const;
 	const start = Date.parse('2026-01-01T00:01:00.000Z');
 
