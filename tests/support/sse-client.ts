@@ -91,6 +91,8 @@ function readEvents(
 				finish();
 			});
 			response.on('error', finish);
+			// A connection cut under the response (a proxy dropping it) ends with 'close', not 'end'.
+			response.on('close', finish);
 		});
 		request.on('error', (error) => {
 			if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') return;

@@ -98,6 +98,21 @@ describe('JobMonitor', () => {
 		expect(m.connection).toBe('ended');
 	});
 
+	it('ends quietly after a terminal status and the last point: no "Reconnecting…" for an expected end', () => {
+		const { m, source } = monitor();
+		source().onopen!(new Event('open'));
+		source().emit('status', { ...job, status: 'completed', currentStep: 3 });
+		// The final status came before the final point: still following.
+		expect(m.connection).toBe('live');
+		source().emit('metrics', [point(3)]);
+		expect(m.finished).toBe(true);
+		expect(m.connection).toBe('ended');
+		expect(source().readyState).toBe(2);
+		// The server closing the stream after that is no fault.
+		source().onerror!(new Event('error'));
+		expect(m.connection).toBe('ended');
+	});
+
 	it('draws a spike however many points arrive, updating incrementally', () => {
 		const { m, source } = monitor([]);
 		for (let step = 1; step <= 100; step++) source().emit('metrics', [point(step, step === 57 ? 99 : 1)]);
