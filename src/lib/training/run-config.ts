@@ -83,7 +83,10 @@ export interface ConfigDifference {
 }
 
 /** The config keys on which runs differ, and how many keys they share with equal values. */
-export function configDifferences(configs: JsonObject[]): { differing: ConfigDifference[]; equalCount: number } {
+export function configDifferences(
+	configs: JsonObject[],
+	{ includeEqual = false } = {}
+): { differing: ConfigDifference[]; equalCount: number } {
 	const flat = configs.map((config) => new Map(flattenConfig(config).map((entry) => [entry.key, entry.value])));
 	const keys = [...new Set(flat.flatMap((entries) => [...entries.keys()]))].sort();
 	const differing: ConfigDifference[] = [];
@@ -91,8 +94,9 @@ export function configDifferences(configs: JsonObject[]): { differing: ConfigDif
 	for (const key of keys) {
 		const values = flat.map((entries) => entries.get(key));
 		const first = JSON.stringify(values[0]);
-		if (values.every((value) => JSON.stringify(value) === first)) equalCount++;
-		else differing.push({ key, values });
+		const equal = values.every((value) => JSON.stringify(value) === first);
+		if (equal) equalCount++;
+		if (!equal || includeEqual) differing.push({ key, values });
 	}
 	return { differing, equalCount };
 }

@@ -119,9 +119,13 @@ export function parseRunListParams(params: URLSearchParams, { strict = true } = 
 	if (badSource !== undefined)
 		return fail('source', `source must be ${JOB_SOURCES.join(' or ')}; "${badSource}" is not.`);
 
-	const tags = params.getAll('tag').map((tag) => tag.trim());
-	const badTag = tags.find((tag) => tag.length < 1 || tag.length > TAG_MAX_LENGTH);
-	if (badTag !== undefined) return fail('tag', `tag must be 1 to ${TAG_MAX_LENGTH} characters.`);
+	// An empty field of the filter form means "any".
+	const tags = params
+		.getAll('tag')
+		.map((tag) => tag.trim())
+		.filter((tag) => tag !== '');
+	if (tags.some((tag) => tag.length > TAG_MAX_LENGTH))
+		return fail('tag', `tag must be at most ${TAG_MAX_LENGTH} characters.`);
 
 	const archived = oneOf(params, 'archived', ARCHIVED_CHOICES, 'exclude');
 	if (typeof archived === 'object') return fail('archived', archived.error);
