@@ -8,7 +8,7 @@ import { deleteJob } from '../../src/lib/server/jobs/job-deleter.service';
 import { patchJob } from '../../src/lib/server/jobs/job-edits';
 import { createJob, getJob, listRunsFromParams } from '../../src/lib/server/jobs/jobs.service';
 import { cloneJob, startJob, stopJob } from '../../src/lib/server/jobs/transitions';
-import { insertPoints } from '../../src/lib/server/metrics/metrics.repository';
+import { insertPoints } from '../support/points';
 import type { Job } from '../../src/lib/training/job';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 
@@ -42,7 +42,7 @@ describe.each(BACKENDS)('runs: config, tags, search, paging, delete (%s)', (back
 			(error: unknown) => error as HttpError
 		);
 	const pointCount = async (jobId: string) =>
-		(await sql<{ n: number }>`select count(*)::int as n from metrics where job_id = ${jobId}`.execute(handle.db))
+		(await sql<{ n: number }>`select count(*)::int as n from metric_rows where job_id = ${jobId}`.execute(handle.db))
 			.rows[0]!.n;
 
 	it('migrates a database with the previous schema and its jobs: the five hyperparameters become config, and back', async () => {
@@ -52,7 +52,7 @@ describe.each(BACKENDS)('runs: config, tags, search, paging, delete (%s)', (back
 			insert into jobs (name, base_model, dataset, epochs, learning_rate, batch_size, seed)
 			values ('old run', 'gpt2-small', 'wikitext-2', 4, 0.002, 16, 7) returning id`.execute(handle.db);
 		const id = rows[0]!.id;
-		await sql`insert into metrics (job_id, step, epoch, loss) values (${id}, 1, 1, 2.5)`.execute(handle.db);
+		await insertPoints(handle.db, [{ jobId: id, step: 1, epoch: 1, loss: 2.5, accuracy: null }]);
 
 		await migrateToLatest(handle.db);
 		expect(await getJob(handle.db, id)).toMatchObject({
@@ -113,9 +113,10 @@ describe.each(BACKENDS)('runs: config, tags, search, paging, delete (%s)', (back
 	});
 
 	it('filters by status, source and archived, and sorts by each column', async () => {
-		const a = await create({ name: 'a' });
-		const b = await create({ name: 'b', epochs: 1 });
-		const c = await create({ name: 'c', source: 'external' });
+		// External jobs: their primary metric is the key "loss" these points are written as.
+		const a = await create({ name: 'a', source: 'external' });
+		const b = await create({ name: 'b', epochs: 1, source: 'external' });
+		const c = await create({ name: 'c' });
 		await startJob(handle.db, events, b.id);
 		await insertPoints(handle.db, [{ jobId: b.id, step: 1, epoch: 1, loss: 0.5, accuracy: null }]);
 		await insertPoints(handle.db, [{ jobId: a.id, step: 1, epoch: 1, loss: 0.9, accuracy: null }]);
@@ -123,7 +124,7 @@ describe.each(BACKENDS)('runs: config, tags, search, paging, delete (%s)', (back
 		await stopJob(handle.db, events, c.id);
 
 		expect(await names('status=running')).toEqual(['b']);
-		expect(await names('source=external')).toEqual(['c']);
+		expect(await names('source=simulated')).toEqual(['c']);
 		expect(await names('sort=created&order=asc')).toEqual(['a', 'b', 'c']);
 		expect(await names('sort=name&order=desc')).toEqual(['c', 'b', 'a']);
 		expect(await names('sort=status')).toEqual(['b', 'a', 'c']); // running, queued, stopped

@@ -29,7 +29,7 @@ export async function requestJobDelete(db: Db, id: string): Promise<DeleteReques
 		throw conflict(`"${job.name}" is running: stop it first, then delete it.`);
 	}
 	const { points } = await db
-		.selectFrom('metrics')
+		.selectFrom('metric_rows')
 		.select((eb) => eb.fn.countAll<string>().as('points'))
 		.where('job_id', '=', id)
 		.executeTakeFirstOrThrow();
@@ -44,8 +44,8 @@ export interface JobDeleterOptions {
 }
 
 /**
- * Deletes jobs marked for deletion, in bounded batches, in the background: points first,
- * then the block roll-ups, then the row. The mark is in the database, so a restart
+ * Deletes jobs marked for deletion, in bounded batches, in the background: rows of values first,
+ * then the block roll-ups and key summaries, then the job's row. The mark is in the database, so a restart
  * mid-delete picks the work up again (start() looks for it).
  */
 export class JobDeleter {
@@ -115,7 +115,7 @@ export class JobDeleter {
 
 	/** Deletes one job's rows batch by batch; false when stopped before the end. */
 	async #deleteJob(jobId: string): Promise<boolean> {
-		for (const table of ['metrics', 'metric_blocks'] as const) {
+		for (const table of ['metric_rows', 'metric_key_blocks', 'metric_keys'] as const) {
 			for (;;) {
 				if (this.#stopped) return false;
 				// ctid: the physical row address, the cheapest way to name "these N rows" in a DELETE.

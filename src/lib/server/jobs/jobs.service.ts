@@ -6,6 +6,7 @@ import { findJob, insertJob, listJobs, listRuns } from './jobs.repository';
 import { jsonb, toJob } from './jobs.table';
 import { newSeed } from '../../training/curve';
 import type { Job } from '../../training/job';
+import { DEFAULT_PRIMARY_METRIC, SIMULATED_PRIMARY_METRIC } from '../../training/metrics';
 import { hyperparameterConfig, validateNewJob, type NewJob } from '../../training/job-input';
 import { encodeCursor, parseRunListParams, type RunListRequest } from '../../training/run-list';
 
@@ -52,6 +53,8 @@ export async function createValidJob(db: Db, events: JobEvents, job: NewJob): Pr
 		steps_per_epoch: job.stepsPerEpoch,
 		learning_rate: job.learningRate,
 		batch_size: job.batchSize,
+		primary_metric:
+			job.source === 'simulated' ? SIMULATED_PRIMARY_METRIC : (job.primaryMetric ?? DEFAULT_PRIMARY_METRIC),
 		seed: newSeed(),
 		config: jsonb(job.config ?? hyperparameterConfig(job)),
 		tags: arrayLiteral(job.tags ?? []),

@@ -21,7 +21,7 @@ const HISTORY_POINTS = 3_000;
 export async function load(event) {
 	return orPageError(async () => {
 		const job = await getJob(db(), parseJobId(event.params.id));
-		return { job, history: await readCurve(db(), job.id, HISTORY_POINTS), mayEdit: mayEditJobs(event) };
+		return { job, history: await readCurve(db(), job, HISTORY_POINTS), mayEdit: mayEditJobs(event) };
 	});
 }
 
