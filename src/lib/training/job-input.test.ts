@@ -81,7 +81,8 @@ describe('validateNewJob', () => {
 				// Only what the script said is recorded as config.
 				config: { baseModel: 'logistic regression' },
 				tags: [],
-				note: ''
+				note: '',
+				primaryMetric: 'loss'
 			}
 		});
 	});
