@@ -21,6 +21,9 @@ const job: Job = {
 	currentStep: 2,
 	latestLoss: 1,
 	latestAccuracy: 0.5,
+	tags: [],
+	note: '',
+	archivedAt: null,
 	primaryMetric: 'loss'
 };
 const point = (step: number, loss = 1 / step): MetricPoint => ({

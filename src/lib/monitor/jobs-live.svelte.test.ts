@@ -21,7 +21,10 @@ const job = (id: string, status: Job['status'], createdAt = '2026-01-01T00:00:00
 	currentStep: 0,
 	latestLoss: null,
 	latestAccuracy: null,
-	primaryMetric: 'loss'
+	primaryMetric: 'loss',
+	tags: [],
+	note: '',
+	archivedAt: null
 });
 
 describe('JobsLive', () => {

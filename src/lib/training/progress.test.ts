@@ -43,6 +43,9 @@ describe('summarizeProgress', () => {
 		error: null,
 		latestLoss: null,
 		latestAccuracy: null,
+		tags: [] as string[],
+		note: '',
+		archivedAt: null,
 		primaryMetric: 'loss'
 	} as const;
 	const start = Date.parse('2026-01-01T00:01:00.000Z');
