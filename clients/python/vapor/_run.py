@@ -292,7 +292,7 @@ class Run:
             raise
         self.id = self.job["id"]
         self._contact()
-        logger.info("Vapor: reporting into job %s at %s/jobs/%s", self.id, self.url, self.id)
+        logger.info("Vapor: reporting into job %s: %s/training/jobs/%s", self.id, self.url, self.id)
 
     def _contact(self) -> None:
         self._last_contact = time.monotonic()
