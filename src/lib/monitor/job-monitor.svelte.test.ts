@@ -20,7 +20,10 @@ const job: Job = {
 	error: null,
 	currentStep: 2,
 	latestLoss: 1,
-	latestAccuracy: 0.5
+	latestAccuracy: 0.5,
+	tags: [],
+	note: '',
+	archivedAt: null
 };
 const point = (step: number, loss = 1 / step): MetricPoint => ({
 	step,

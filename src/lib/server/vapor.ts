@@ -5,6 +5,7 @@ import { migrateToLatest } from './db/migrate';
 import { JobEvents } from './events/job-events';
 import { NotificationRelay } from './events/notification-relay';
 import { seedDemoJobs } from './jobs/demo-jobs';
+import { JobDeleter } from './jobs/job-deleter';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
@@ -20,6 +21,8 @@ interface Vapor {
 	events: JobEvents;
 	simulator: Simulator;
 	rollups: BlockRollups;
+	/** Deletes runs in the background, batch by batch. */
+	deleter: JobDeleter;
 	/** Other instances' changes, on Postgres; PGlite has one process only. */
 	relay: NotificationRelay | undefined;
 	streams: StreamDeps;
@@ -42,6 +45,7 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const database = openDatabase(target);
 	const events = new JobEvents(config.instanceId);
 	const rollups = new BlockRollups(database.db);
+	const deleter = new JobDeleter(database.db);
 	const relay = database.postgres ? new NotificationRelay(database.db, database.postgres, events) : undefined;
 	const simulator = new Simulator(database.db, events, rollups, { stepMs: config.simStepMs, leaseMs: config.leaseMs });
 	const sse = {
@@ -70,10 +74,12 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 			if (created > 0) log.info('created demo jobs', { count: created });
 		}
 		await relay?.start();
+		// Deletes a previous process left half done are finished first.
+		deleter.start();
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, events, simulator, rollups, relay, streams, jobsFeed, ready };
+	global[KEY] = { config, database, events, simulator, rollups, deleter, relay, streams, jobsFeed, ready };
 	return ready;
 }
 
@@ -98,6 +104,7 @@ export async function stopVapor(): Promise<void> {
 	// Each step is bounded: a database that went away mid-query must not keep the process alive.
 	await boundedStep('stop the simulator', () => vapor.simulator.stop());
 	await boundedStep('finish block roll-ups', () => vapor.rollups.idle());
+	await boundedStep('pause background deletes', () => vapor.deleter.stop());
 	await boundedStep("stop relaying other instances' changes", async () => vapor.relay?.stop());
 	await boundedStep('close the database', () => vapor.database.close());
 }
@@ -149,6 +156,11 @@ export function streams(): StreamDeps {
 /** The background roll-up of completed metric blocks, for writers of points. */
 export function rollups(): BlockRollups {
 	return current().rollups;
+}
+
+/** The background deleter: kick it after marking a job for deletion. */
+export function deleter(): JobDeleter {
+	return current().deleter;
 }
 
 export function jobsFeed(): JobsFeed {

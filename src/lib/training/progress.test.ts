@@ -42,7 +42,10 @@ describe('summarizeProgress', () => {
 		createdAt: '2026-01-01T00:00:00.000Z',
 		error: null,
 		latestLoss: null,
-		latestAccuracy: null
+		latestAccuracy: null,
+		tags: [] as string[],
+		note: '',
+		archivedAt: null
 	} as const;
 	const start = Date.parse('2026-01-01T00:01:00.000Z');
 

@@ -1,6 +1,7 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Expression, Generated } from 'kysely';
 
 import type { JobSource, JobStatus } from '../../training/job';
+import type { JsonObject } from '../../training/run-config';
 
 /** A timestamptz with a database default. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -28,6 +29,14 @@ export interface JobsTable {
 	/** The instance that advances this running job, until `lease_expires_at` unless renewed. */
 	lease_owner: string | null;
 	lease_expires_at: MaybeTimestamp;
+	/** Any JSON object (the five hyperparameters are copied into it); written with jobs.table's jsonb(). */
+	config: ColumnType<JsonObject, Expression<JsonObject> | undefined, Expression<JsonObject>>;
+	/** Written as an array literal (see ingest/array-literal.ts). */
+	tags: ColumnType<string[], string | undefined, string>;
+	note: ColumnType<string, string | undefined, string>;
+	archived_at: MaybeTimestamp;
+	/** Set when a delete was asked for: the job is gone from every read; jobs/job-deleter.ts removes it in batches. */
+	deleting_at: MaybeTimestamp;
 }
 
 export interface MetricsTable {

@@ -2,8 +2,10 @@ import { sql } from 'kysely';
 import type { Db } from '../db';
 import { conflict } from '../errors';
 import type { JobEvents } from '../events/job-events';
-import { findJob, insertJob } from './jobs.repository';
-import { toJob } from './jobs.table';
+import { findJob, insertJob, namesLike } from './jobs.repository';
+import { arrayLiteral } from '../ingest/array-literal';
+import { baseName, nextCopyName } from '../../training/copy-name';
+import { jsonb, toJob } from './jobs.table';
 import { newSeed } from '../../training/curve';
 import { isTerminal, type Job, type JobStatus } from '../../training/job';
 import { getJob } from './jobs.service';
@@ -42,6 +44,7 @@ async function transition(
 		})
 		.where('id', '=', id)
 		.where('status', '=', from)
+		.where('deleting_at', 'is', null)
 		.returning('id')
 		.executeTakeFirst();
 	if (!updated) return refuse(db, id, operation);
@@ -58,13 +61,21 @@ export function stopJob(db: Db, events: JobEvents, id: string): Promise<Job> {
 	return transition(db, events, id, 'running', 'stopped', 'stop');
 }
 
-/** A new queued job with the configuration of a finished one (and a fresh seed, as a real re-run has). */
+/**
+ * "Run again": a new job with the config and tags of a finished one, named `NAME (2)`,
+ * `NAME (3)`, … and a fresh seed, as a real re-run has. A simulated copy starts at once
+ * (one click, as the button says); an external one waits for its script.
+ */
 export async function cloneJob(db: Db, events: JobEvents, id: string): Promise<Job> {
 	const source = await findJob(db, id);
 	if (!source || !isTerminal(source.status)) return refuse(db, id, 'clone');
+	const startNow = source.source === 'simulated';
 	const job = toJob(
 		await insertJob(db, {
-			name: source.name,
+			name: nextCopyName(source.name, await namesLike(db, baseName(source.name))),
+			config: jsonb(source.config ?? {}),
+			tags: arrayLiteral(source.tags),
+			...(startNow ? { status: 'running' as const, started_at: new Date() } : {}),
 			source: source.source,
 			base_model: source.base_model,
 			dataset: source.dataset,
