@@ -25,6 +25,8 @@ export interface VaporConfig {
 	leaseMs: number;
 	/** This process's name in leases, logs and notifications; unique per running instance. */
 	instanceId: string;
+	/** VAPOR_LOST_AFTER_S: a running external job not heard from (points, heartbeats) this long is failed. */
+	lostAfterS: number;
 }
 
 export class ConfigError extends Error {}
@@ -84,6 +86,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 		sseMaxBufferBytes: integerSetting(env, 'VAPOR_SSE_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 1024, 1024 ** 3),
 		sseStallMs: integerSetting(env, 'VAPOR_SSE_STALL_MS', 30_000, 100, 3_600_000),
 		leaseMs: integerSetting(env, 'VAPOR_LEASE_MS', 5_000, 500, 600_000),
-		instanceId: instanceId(env)
+		instanceId: instanceId(env),
+		lostAfterS: integerSetting(env, 'VAPOR_LOST_AFTER_S', 300, 1, 7 * 24 * 3600)
 	};
 }

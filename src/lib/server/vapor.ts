@@ -6,6 +6,7 @@ import { JobEvents } from './events/job-events';
 import { NotificationRelay } from './events/notification-relay';
 import { seedDemoJobs } from './jobs/demo-jobs';
 import { JobDeleter } from './jobs/job-deleter';
+import { LostContactWatcher } from './jobs/lost-contact-watcher';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
@@ -23,6 +24,8 @@ interface Vapor {
 	rollups: BlockRollups;
 	/** Deletes runs in the background, batch by batch. */
 	deleter: JobDeleter;
+	/** Fails external jobs whose script went silent (VAPOR_LOST_AFTER_S). */
+	lostContact: LostContactWatcher;
 	/** Other instances' changes, on Postgres; PGlite has one process only. */
 	relay: NotificationRelay | undefined;
 	streams: StreamDeps;
@@ -46,6 +49,7 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const events = new JobEvents(config.instanceId);
 	const rollups = new BlockRollups(database.db);
 	const deleter = new JobDeleter(database.db);
+	const lostContact = new LostContactWatcher(database.db, events, config.lostAfterS);
 	const relay = database.postgres ? new NotificationRelay(database.db, database.postgres, events) : undefined;
 	const simulator = new Simulator(database.db, events, rollups, { stepMs: config.simStepMs, leaseMs: config.leaseMs });
 	const sse = {
@@ -76,10 +80,11 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		await relay?.start();
 		// Deletes a previous process left half done are finished first.
 		deleter.start();
+		lostContact.start();
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, events, simulator, rollups, deleter, relay, streams, jobsFeed, ready };
+	global[KEY] = { config, database, events, simulator, rollups, deleter, lostContact, relay, streams, jobsFeed, ready };
 	return ready;
 }
 
@@ -105,6 +110,7 @@ export async function stopVapor(): Promise<void> {
 	await boundedStep('stop the simulator', () => vapor.simulator.stop());
 	await boundedStep('finish block roll-ups', () => vapor.rollups.idle());
 	await boundedStep('pause background deletes', () => vapor.deleter.stop());
+	await boundedStep('stop watching for lost contact', () => vapor.lostContact.stop());
 	await boundedStep("stop relaying other instances' changes", async () => vapor.relay?.stop());
 	await boundedStep('close the database', () => vapor.database.close());
 }

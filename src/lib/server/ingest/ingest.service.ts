@@ -2,6 +2,7 @@ import type { Db } from '../db';
 import { badRequest, conflict, notFound, payloadTooLarge } from '../errors';
 import type { JobEvents } from '../events/job-events';
 import { findJob } from '../jobs/jobs.repository';
+import { recordContact } from '../jobs/transitions';
 import { toJob } from '../jobs/jobs.table';
 import { epochOfStep, validateFinish, validatePoints, type IngestPoint } from '../../training/ingest-input';
 import { isTerminal, type Job, type MetricPoint } from '../../training/job';
@@ -45,6 +46,8 @@ export async function ingestPoints(db: Db, events: JobEvents, jobId: string, bod
 		throw badRequest(validation.error, validation.fields);
 	}
 	const points = validation.value;
+	// Points are contact: a job given up as lost is running again before they are stored.
+	await recordContact(db, events, jobId);
 
 	const outcome = await db.transaction().execute(async (trx) => {
 		const job = await lockJob(trx, jobId);
