@@ -23,7 +23,12 @@ export function run(
 			command,
 			args,
 			{
-				env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.homedir(), ...env },
+				env: {
+					PATH: process.env.PATH ?? '',
+					HOME: process.env.HOME ?? os.homedir(),
+					PYTHONDONTWRITEBYTECODE: '1',
+					...env
+				},
 				timeout: timeoutMs,
 				maxBuffer: 64 * 1024 * 1024,
 				cwd
@@ -37,7 +42,7 @@ export function run(
 /** A Python process whose output can be awaited line by line (for SIGTERM and outage tests). */
 export function startPython(args: string[], env: Record<string, string>) {
 	const child = spawn('python3', args, {
-		env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.homedir(), ...env },
+		env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.homedir(), PYTHONDONTWRITEBYTECODE: '1', ...env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	let stdout = '';
