@@ -46,6 +46,7 @@ def init(
     token: Optional[str] = None,
     id: Optional[str] = None,
     total_steps: Optional[int] = None,
+    primary_metric: Optional[str] = "train/loss",
     strict: bool = False,
     system_metrics: bool = False,
     flush_timeout: Optional[float] = None,
@@ -56,7 +57,9 @@ def init(
 ) -> Run:
     """Starts reporting a run into an external Vapor job (or continues job `id`).
 
-    url and token default to VAPOR_URL (else http://localhost:3000) and VAPOR_TOKEN. A
+    primary_metric is the key of the job's headline chart, stats and toasts (its companion
+    `…/accuracy` is shown beside it). total_steps, when known, gives the page its progress
+    and ETA. url and token default to VAPOR_URL (else http://localhost:3000) and VAPOR_TOKEN. A
     refusal at the start (a bad token, a bad name) raises VaporError here, before training;
     if Vapor is unreachable, the job is created in the background once it answers.
     """
@@ -75,6 +78,7 @@ def init(
         tags=tags,
         id=id,
         total_steps=total_steps,
+        primary_metric=primary_metric,
         strict=strict,
         max_buffered_values=max_buffered_values,
         max_buffered_bytes=max_buffered_bytes,

@@ -65,6 +65,7 @@ class Run:
         tags: Optional[List[str]] = None,
         id: Optional[str] = None,
         total_steps: Optional[int] = None,
+        primary_metric: Optional[str] = "train/loss",
         strict: bool = False,
         max_buffered_values: int = 1_000_000,
         max_buffered_bytes: int = 100 * 1024 * 1024,
@@ -80,6 +81,7 @@ class Run:
         self.tags = list(tags or [])
         self.strict = strict
         self._total_steps = total_steps
+        self._primary_metric = check_key(primary_metric) if primary_metric else None
         self._max_values = max_buffered_values
         self._max_bytes = max_buffered_bytes
         self.flush_timeout = flush_timeout
@@ -284,8 +286,17 @@ class Run:
             body["config"] = config
         if self.tags:
             body["tags"] = self.tags
+        if self._primary_metric:
+            body["primaryMetric"] = self._primary_metric
         try:
-            self.job = self._call("POST", "/api/training/jobs", body)["job"]
+            try:
+                self.job = self._call("POST", "/api/training/jobs", body)["job"]
+            except VaporError as error:
+                if error.status != 400 or "primaryMetric" not in str(error) + str(error.fields):
+                    raise
+                # A Vapor from before named metrics: it shows loss and accuracy only.
+                del body["primaryMetric"]
+                self.job = self._call("POST", "/api/training/jobs", body)["job"]
         except VaporError as error:
             with self._lock:
                 self._config_patch = {**config, **self._config_patch}
