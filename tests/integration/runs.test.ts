@@ -241,7 +241,6 @@ describe.each(BACKENDS)('runs: config, tags, search, paging, delete (%s)', (back
 			Array.from({ length: 500 }, (_, i) => ({ jobId: job.id, step: i + 1, epoch: 1, loss: 1, accuracy: null }))
 		);
 		let first: JobDeleter | undefined = undefined;
-		// eslint-disable-next-line prefer-const
 		first = new JobDeleter(handle.db, { batchSize: 100, onBatch: () => void first!.stop() });
 		await deleteJob(handle.db, first, job.id);
 		await first.idle();

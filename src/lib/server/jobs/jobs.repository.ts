@@ -54,7 +54,8 @@ function selectJobs(db: Db, { withConfig = true } = {}) {
 				'jobs.tags',
 				'jobs.note',
 				'jobs.archived_at',
-				'jobs.deleting_at'
+				'jobs.deleting_at',
+				'jobs.last_contact_at'
 			]);
 }
 
