@@ -7,15 +7,25 @@
  */
 import postgres from 'postgres';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
-import { startServer, type RunningServer } from '../tests/support/server';
-import { cpuSeconds, envNumber, memoryMiB, onAbort, printTable, round, sleep } from './lib/measure';
+import { authorization, startServer, type RunningServer } from '../tests/support/server';
+import {
+	cpuSeconds,
+	envNumber,
+	envNumbers,
+	memoryMiB,
+	onAbort,
+	printTable,
+	round,
+	sleep,
+	smokeOr
+} from './lib/measure';
 import { ensureBuild } from './lib/build';
 
-const SIZES = (process.env.BENCH_EXPORT_SIZES ?? '100000,1000000').split(',').map(Number);
-const WARMUP_POINTS = 5_000;
+const SIZES = envNumbers('BENCH_EXPORT_SIZES', [100_000, 1_000_000], [2_000]);
+const WARMUP_POINTS = smokeOr(5_000, 500);
 const SAMPLE_MS = 10;
 /** Runs of each download; the figures are of the fastest, the RSS peak of all. */
-const REPEATS = envNumber('BENCH_EXPORT_REPEATS', 2);
+const REPEATS = envNumber('BENCH_EXPORT_REPEATS', 2, 1);
 
 export interface ExportFigures {
 	points: number;
@@ -34,7 +44,7 @@ export interface ExportFigures {
 async function createJob(url: string, name: string): Promise<string> {
 	const response = await fetch(`${url}/api/training/jobs`, {
 		method: 'POST',
-		headers: { 'content-type': 'application/json' },
+		headers: { 'content-type': 'application/json', ...authorization() },
 		body: JSON.stringify({ name, baseModel: 'bert-base', dataset: 'imdb', epochs: 1000 })
 	});
 	if (!response.ok) throw new Error(`creating a job: ${response.status} ${await response.text()}`);

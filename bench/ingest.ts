@@ -20,6 +20,7 @@ import {
 	round,
 	SelfMeter,
 	sleep,
+	smokeOr,
 	summarize,
 	type Summary
 } from './lib/measure';
@@ -27,9 +28,9 @@ import { ensureBuild } from './lib/build';
 
 const WRITERS = 10;
 const BATCH = 1_000;
-const WINDOW_MS = envNumber('BENCH_INGEST_WINDOW_MS', 10_000);
-const ROUNDS = 5;
-const WARMUP_MS = 1_500;
+const WINDOW_MS = envNumber('BENCH_INGEST_WINDOW_MS', 10_000, 1_000);
+const ROUNDS = smokeOr(5, 2);
+const WARMUP_MS = smokeOr(1_500, 200);
 const TARGET_POINTS_PER_S = 100_000;
 const TARGET_RATIO = 0.5;
 

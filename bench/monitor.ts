@@ -1,7 +1,7 @@
 /**
  * Suite "monitor": what a person opening a 1,000,000-point job waits for, on the built
  * server and a real Postgres.
- *   - history: GET …/metrics?maxPoints=1000 (block extremes, see metric-blocks.repository)
+ *   - history: GET …/metrics?maxPoints=1000 (block extremes, see metric-key-blocks.repository)
  *     against reading every point page by page, and against the same request with no
  *     stored blocks (every row read), in the same run;
  *   - the JavaScript the monitor page loads (gzip, as adapter-node serves it);
@@ -15,18 +15,18 @@ import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser } from '@playwright/test';
 import postgres from 'postgres';
 import { openDatabase } from '../src/lib/server/db';
-import { rollUpCompletedBlocks } from '../src/lib/server/metrics/metric-blocks.repository';
+import { rollUpCompletedBlocks } from '../src/lib/server/metrics/metric-key-blocks.repository';
 import { CHART_DRAWN_MARK } from '../src/lib/monitor/first-draw';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
 import { authorization, startServer } from '../tests/support/server';
 import { ensureBuild } from './lib/build';
 import { envNumber, onAbort, printTable, round, summarize, type Summary } from './lib/measure';
 
-const POINTS = envNumber('BENCH_MONITOR_POINTS', 1_000_000);
+const POINTS = envNumber('BENCH_MONITOR_POINTS', 1_000_000, 2_000);
 const SPIKE_STEP = Math.round(POINTS * 0.612345);
-const HISTORY_RUNS = envNumber('BENCH_MONITOR_RUNS', 20);
-const NAVIGATIONS = envNumber('BENCH_MONITOR_NAVIGATIONS', 5);
-const FRAME_WINDOW_MS = envNumber('BENCH_MONITOR_FRAME_WINDOW_MS', 15_000);
+const HISTORY_RUNS = envNumber('BENCH_MONITOR_RUNS', 20, 2);
+const NAVIGATIONS = envNumber('BENCH_MONITOR_NAVIGATIONS', 5, 1);
+const FRAME_WINDOW_MS = envNumber('BENCH_MONITOR_FRAME_WINDOW_MS', 15_000, 1_000);
 const STEP_MS = 50;
 const PAGE_SIZE = 10_000;
 const TARGETS = { historyMs: 150, historyKB: 100, jsGzipKB: 150, drawnMs: 1000, frameMs: 50 };

@@ -1,11 +1,12 @@
 /**
  * npm run bench [-- write|stream|monitor|export|ingest|soak]: runs the suites (all without an argument), prints
  * their figures and writes each suite's JSON to bench/results/<suite>.json.
+ * With --smoke (CI): each suite end to end in seconds with tiny sizes; no figures written.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { envNumber, machine, MachineMeter, round, runAbortCleanups, sleep } from './lib/measure';
+import { envNumber, machine, MachineMeter, round, runAbortCleanups, sleep, SMOKE } from './lib/measure';
 import { runWriteSuite } from './write';
 import { runStreamSuite } from './stream';
 import { runMonitorSuite } from './monitor';
@@ -64,7 +65,7 @@ async function waitForQuiet(): Promise<{ busyPercent: number; waitedSeconds: num
 }
 
 async function main() {
-	const requested = process.argv.slice(2).filter((arg) => arg !== '--');
+	const requested = process.argv.slice(2).filter((arg) => arg !== '--' && arg !== '--smoke');
 	const unknown = requested.filter((name) => !(name in SUITES));
 	if (unknown.length > 0) {
 		console.error(`Unknown suite "${unknown[0]}". Suites: ${Object.keys(SUITES).join(', ')} (none = all).`);
@@ -74,7 +75,13 @@ async function main() {
 	const resultsDir = path.resolve('bench/results');
 	fs.mkdirSync(resultsDir, { recursive: true });
 	for (const name of names) {
-		console.log(`\n=== ${name} ===`);
+		console.log(`\n=== ${name}${SMOKE ? ' (smoke: tiny sizes, no figures written)' : ''} ===`);
+		if (SMOKE) {
+			const started = performance.now();
+			await SUITES[name]!();
+			console.log(`\n${name}: smoke run passed in ${round((performance.now() - started) / 1000)} s`);
+			continue;
+		}
 		const quietBefore = await waitForQuiet();
 		const startedAt = new Date();
 		console.log(`${startedAt.toISOString()}: machine ${quietBefore.busyPercent} % busy before the suite`);

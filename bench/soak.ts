@@ -10,15 +10,17 @@ import { startPostgresCluster } from '../tests/support/postgres-cluster';
 import { authorization, startServer, type RunningServer } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
 import { ensureBuild } from './lib/build';
-import { envNumber, memoryMiB, onAbort, printTable, round, sleep } from './lib/measure';
+import { envNumber, memoryMiB, onAbort, printTable, round, sleep, smokeOr } from './lib/measure';
 
 const MINUTES = envNumber('BENCH_SOAK_MINUTES', 10);
-const JOBS = envNumber('BENCH_SOAK_JOBS', 50);
-const CLIENTS = envNumber('BENCH_SOAK_CLIENTS', 500);
+/** A smoke run lasts seconds, not minutes. */
+const DURATION_MS = smokeOr(MINUTES * 60_000, 3_000);
+const JOBS = envNumber('BENCH_SOAK_JOBS', 50, 4);
+const CLIENTS = envNumber('BENCH_SOAK_CLIENTS', 500, 10);
 const STEP_MS = 200;
-const SAMPLE_MS = 10_000;
+const SAMPLE_MS = smokeOr(10_000, 1_000);
 /** Samples before this are warm-up: V8 grows its heap to its working size first. */
-const WARM_UP_MS = 60_000;
+const WARM_UP_MS = smokeOr(60_000, 1_000);
 
 interface Client {
 	server: number;
@@ -142,11 +144,11 @@ export async function runSoakSuite() {
 		}
 
 		console.log(
-			`soak: ${JOBS} jobs, ${CLIENTS} clients over 2 instances, ${MINUTES} min; RSS every ${SAMPLE_MS / 1000} s …`
+			`soak: ${JOBS} jobs, ${CLIENTS} clients over 2 instances, ${DURATION_MS / 1000} s; RSS every ${SAMPLE_MS / 1000} s …`
 		);
 		const started = Date.now();
 		const samples: { atMs: number; rss: [number, number] }[] = [];
-		while (Date.now() - started < MINUTES * 60_000) {
+		while (Date.now() - started < DURATION_MS) {
 			await sleep(SAMPLE_MS);
 			const rss = servers.map((s) => round(memoryMiB(s.process.pid!).rss)) as [number, number];
 			samples.push({ atMs: Date.now() - started, rss });

@@ -14,6 +14,7 @@ import { ensureBuild } from './lib/build';
 import {
 	CpuMeter,
 	envNumber,
+	envNumbers,
 	MachineMeter,
 	onAbort,
 	memoryMiB,
@@ -22,18 +23,19 @@ import {
 	round,
 	SelfMeter,
 	sleep,
+	smokeOr,
 	summarize,
 	type Summary
 } from './lib/measure';
 
-const CLIENT_COUNTS = (process.env.BENCH_STREAM_CLIENTS ?? '100,500,1000').split(',').map(Number);
+const CLIENT_COUNTS = envNumbers('BENCH_STREAM_CLIENTS', [100, 500, 1000], [10]);
 const MODES = (process.env.BENCH_STREAM_MODES ?? 'sse,poll').split(',') as Mode[];
-const WINDOW_MS = envNumber('BENCH_STREAM_WINDOW_MS', 15_000);
+const WINDOW_MS = envNumber('BENCH_STREAM_WINDOW_MS', 15_000, 1_000);
 const STOP_TIMEOUT_MS = 10_000;
 const STEP_MS = 50;
 const POLL_MS = 1_500;
 const CONNECT_TIMEOUT_MS = 30_000;
-const SETTLE_MS = 1_000;
+const SETTLE_MS = smokeOr(1_000, 100);
 const TARGET_P99_MS = 100;
 /** Other work above this (% of one core) makes a phase's latency and rates unreliable. */
 const CONTENDED_PERCENT = 25;

@@ -4,6 +4,10 @@ declare global {
 		interface Error {
 			message: string;
 		}
+		/** adapter-node's: the request, whose socket an export ends when its client stalls. */
+		interface Platform {
+			req?: import('node:http').IncomingMessage;
+		}
 	}
 }
 

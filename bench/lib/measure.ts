@@ -184,11 +184,31 @@ export class SelfMeter {
 	}
 }
 
-/** A whole number from the environment, for shorter runs while developing the bench. */
-export function envNumber(name: string, fallback: number): number {
+/**
+ * `npm run bench -- --smoke`: every suite end to end with tiny sizes and windows, in
+ * seconds, writing no figures. CI runs it so that no suite can rot unnoticed.
+ */
+export const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+
+/**
+ * A whole number from the environment, for shorter runs while developing the bench;
+ * else `smoke` in a smoke run, else `fallback`.
+ */
+export function envNumber(name: string, fallback: number, smoke = fallback): number {
 	const raw = process.env[name];
-	return raw && /^\d+$/.test(raw) ? Number(raw) : fallback;
+	if (raw && /^\d+$/.test(raw)) return Number(raw);
+	return SMOKE ? smoke : fallback;
 }
+
+/** A comma-separated list of whole numbers from the environment, like envNumber. */
+export function envNumbers(name: string, fallback: number[], smoke = fallback): number[] {
+	const raw = process.env[name];
+	if (raw && /^\d+(,\d+)*$/.test(raw)) return raw.split(',').map(Number);
+	return SMOKE ? smoke : fallback;
+}
+
+/** A constant of a suite: `smoke` in a smoke run. */
+export const smokeOr = <T>(value: T, smoke: T): T => (SMOKE ? smoke : value);
 
 const cleanups = new Set<() => unknown>();
 

@@ -5,7 +5,7 @@ import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/lib/server/db/migrate';
 import { insertJob } from '../../src/lib/server/jobs/jobs.repository';
-import { insertPoints, type NewPoint } from '../../src/lib/server/metrics/metrics.repository';
+import { insertPoints, type NewPoint } from '../support/points';
 import { SseParser } from '../../src/lib/training/sse';
 import type { Job } from '../../src/lib/training/job';
 import { apiClient, stepsUpTo } from '../support/api-client';

@@ -86,3 +86,20 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
 		}
 	};
 }
+
+/** The postmaster of a cluster and its children (backends, checkpointer, …), to freeze with SIGSTOP. */
+export function postgresProcesses(dataDir: string): number[] {
+	const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+	const pids = [postmaster];
+	for (const entry of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+			const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+			if (parent === postmaster) pids.push(Number(entry));
+		} catch {
+			// exited meanwhile
+		}
+	}
+	return pids;
+}

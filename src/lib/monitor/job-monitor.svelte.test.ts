@@ -23,7 +23,8 @@ const job: Job = {
 	latestAccuracy: 0.5,
 	tags: [],
 	note: '',
-	archivedAt: null
+	archivedAt: null,
+	primaryMetric: 'loss'
 };
 const point = (step: number, loss = 1 / step): MetricPoint => ({
 	step,

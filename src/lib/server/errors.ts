@@ -18,6 +18,16 @@ export const conflict = (message: string) => new HttpError(409, message);
 export const unauthorized = (message: string) => new HttpError(401, message);
 export const payloadTooLarge = (message: string) => new HttpError(413, message);
 
+/** Asked to come back later (a limit is reached); the answer carries `Retry-After`. */
+export class TooManyRequests extends HttpError {
+	constructor(
+		message: string,
+		readonly retryAfterSeconds: number
+	) {
+		super(429, message);
+	}
+}
+
 /** Connection-level failures mean the database is away, not that the request was wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {
 	const code = (error as { code?: string } | null)?.code;
@@ -28,6 +38,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 		code === 'CONNECTION_ENDED' ||
 		code === 'CONNECTION_DESTROYED' ||
 		code === 'CONNECT_TIMEOUT' ||
+		code === 'VAPOR_DB_TIMEOUT' || // see db/deadlines.ts
 		code === '57P01' || // admin_shutdown
 		code === '57P03' // cannot_connect_now
 	);

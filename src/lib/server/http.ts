@@ -1,11 +1,12 @@
 import { error as kitError, json, type RequestEvent } from '@sveltejs/kit';
-import { badRequest, HttpError, isDatabaseUnavailable } from './errors';
+import { badRequest, HttpError, isDatabaseUnavailable, TooManyRequests } from './errors';
 import { log } from './log';
 
 /** The JSON error body every endpoint answers with: `{ error, fields? }`. */
 export function errorResponse(error: unknown, event: RequestEvent): Response {
 	if (error instanceof HttpError) {
 		const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer realm="Vapor"' } : {};
+		if (error instanceof TooManyRequests) headers['retry-after'] = String(error.retryAfterSeconds);
 		return json(
 			{ error: error.message, ...(error.fields ? { fields: error.fields } : {}) },
 			{ status: error.status, headers }

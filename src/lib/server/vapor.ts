@@ -10,6 +10,7 @@ import { LostContactWatcher } from './jobs/lost-contact-watcher';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
+import { ExportLimits } from './metrics/export-limits';
 import { Simulator } from './simulator/simulator';
 import type { StreamDeps } from './stream/job-stream';
 import { JobsFeed } from './stream/jobs-feed';
@@ -30,6 +31,7 @@ interface Vapor {
 	relay: NotificationRelay | undefined;
 	streams: StreamDeps;
 	jobsFeed: JobsFeed;
+	exportLimits: ExportLimits;
 	ready: Promise<void>;
 }
 
@@ -45,13 +47,17 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	if (global[KEY]) return global[KEY].ready;
 
 	const target = databaseTarget(config);
-	const database = openDatabase(target);
+	const database = openDatabase(target, { requestTimeoutMs: config.dbTimeoutMs });
 	const events = new JobEvents(config.instanceId);
 	const rollups = new BlockRollups(database.db);
 	const deleter = new JobDeleter(database.db);
-	const lostContact = new LostContactWatcher(database.db, events, config.lostAfterS);
-	const relay = database.postgres ? new NotificationRelay(database.db, database.postgres, events) : undefined;
-	const simulator = new Simulator(database.db, events, rollups, { stepMs: config.simStepMs, leaseMs: config.leaseMs });
+	const lostContact = new LostContactWatcher(database.background, events, config.lostAfterS);
+	// Training and the relay on connections of their own: no request load can stop them.
+	const relay = database.postgres ? new NotificationRelay(database.background, database.postgres, events) : undefined;
+	const simulator = new Simulator(database.background, events, rollups, {
+		stepMs: config.simStepMs,
+		leaseMs: config.leaseMs
+	});
 	const sse = {
 		heartbeatMs: config.sseHeartbeatMs,
 		maxBufferBytes: config.sseMaxBufferBytes,
@@ -84,7 +90,25 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
-	global[KEY] = { config, database, events, simulator, rollups, deleter, lostContact, relay, streams, jobsFeed, ready };
+	const exportLimits = new ExportLimits({
+		max: config.exportMax,
+		maxPerClient: config.exportMaxPerClient,
+		idleMs: config.exportIdleMs
+	});
+	global[KEY] = {
+		config,
+		database,
+		events,
+		simulator,
+		rollups,
+		deleter,
+		lostContact,
+		relay,
+		streams,
+		jobsFeed,
+		exportLimits,
+		ready
+	};
 	return ready;
 }
 
@@ -96,8 +120,9 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 export async function quiesceVapor(): Promise<void> {
 	const vapor = (globalThis as Global)[KEY];
 	if (!vapor) return;
-	await vapor.simulator.stop();
 	endAllStreams();
+	vapor.exportLimits.endAll();
+	await vapor.simulator.stop();
 }
 
 export async function stopVapor(): Promise<void> {
@@ -144,6 +169,11 @@ export function db(): Db {
 	return current().database.db;
 }
 
+/** The database handle of this process (pools, health ping). */
+export function database(): DatabaseHandle {
+	return current().database;
+}
+
 /** The settings this process started with. */
 export function config(): VaporConfig {
 	return current().config;
@@ -167,6 +197,11 @@ export function rollups(): BlockRollups {
 /** The background deleter: kick it after marking a job for deletion. */
 export function deleter(): JobDeleter {
 	return current().deleter;
+}
+
+/** The cap on open downloads (exports). */
+export function exportLimits(): ExportLimits {
+	return current().exportLimits;
 }
 
 export function jobsFeed(): JobsFeed {

@@ -42,6 +42,8 @@ export interface Job {
 	/** Plain text, line breaks kept. */
 	note: string;
 	archivedAt: string | null;
+	/** The metric key shown as "loss" (headline chart, stats, list, toasts); its companion (loss → accuracy) as "accuracy". */
+	primaryMetric: string;
 }
 
 /** One recorded training step. */
@@ -56,6 +58,7 @@ export interface MetricPoint {
 /** The latest point of a job, as the all-jobs feed sends it. */
 export interface JobProgress {
 	id: string;
+	primaryMetric: string;
 	currentStep: number;
 	latestLoss: number | null;
 	latestAccuracy: number | null;

@@ -45,7 +45,8 @@ describe('summarizeProgress', () => {
 		latestAccuracy: null,
 		tags: [] as string[],
 		note: '',
-		archivedAt: null
+		archivedAt: null,
+		primaryMetric: 'loss'
 	} as const;
 	const start = Date.parse('2026-01-01T00:01:00.000Z');
 

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import type { Database } from './database';
-import { SerializedPGliteDialect } from './serialized-pglite-dialect';
+import { DatabaseTimeoutError, withDeadlines, type Deadlines } from './deadlines';
+import { ConnectionLender, SerializedPGliteDialect, type Priority } from './serialized-pglite-dialect';
 
 export type Db = Kysely<Database>;
 
@@ -15,12 +16,36 @@ export type DatabaseTarget =
 	| { kind: 'pglite'; dataDir: string | undefined };
 
 export interface DatabaseHandle {
+	/** For requests. */
 	db: Db;
+	/**
+	 * For the work that must go on whatever the request load: the simulator's ticks, the
+	 * lease loop and the relay's reads. Its own small pool on Postgres; on PGlite (one
+	 * connection) it is served before any request that waits.
+	 */
+	background: Db;
 	target: DatabaseTarget;
-	/** The postgres.js client, for LISTEN/NOTIFY; undefined on PGlite. */
+	/** The postgres.js client of the background pool, for LISTEN/NOTIFY; undefined on PGlite. */
 	postgres: postgres.Sql | undefined;
+	/** One round trip that bypasses the request pool: what /healthz asks. */
+	ping(timeoutMs: number): Promise<void>;
 	close(): Promise<void>;
 }
+
+export interface DatabaseOptions {
+	/** The longest a request waits for a connection, or for one statement's answer. */
+	requestTimeoutMs: number;
+}
+
+const DEFAULT_OPTIONS: DatabaseOptions = { requestTimeoutMs: 5_000 };
+const REQUEST_POOL = 10;
+/** A tick and a lease round run one after the other; the relay reads one message at a time. */
+const BACKGROUND_POOL = 3;
+/** Background statements may be large (a tick of 1,000 jobs on a busy machine); still bounded. */
+const BACKGROUND_TIMEOUT_MS = 15_000;
+/** Closing waits this long for statements in flight, then this long for the goodbye to the server. */
+const CLOSE_IDLE_MS = 500;
+const CLOSE_END_S = 0.5;
 
 export function databaseTarget(config: { databaseUrl?: string; dataDir: string }): DatabaseTarget {
 	return config.databaseUrl
@@ -28,37 +53,84 @@ export function databaseTarget(config: { databaseUrl?: string; dataDir: string }
 		: { kind: 'pglite', dataDir: path.join(config.dataDir, 'pglite') };
 }
 
-export function openDatabase(target: DatabaseTarget): DatabaseHandle {
+export function openDatabase(target: DatabaseTarget, options: DatabaseOptions = DEFAULT_OPTIONS): DatabaseHandle {
+	const requestDeadlines = {
+		name: 'requests',
+		acquireMs: options.requestTimeoutMs,
+		queryMs: options.requestTimeoutMs
+	};
+	const backgroundDeadlines = {
+		name: 'background',
+		acquireMs: BACKGROUND_TIMEOUT_MS,
+		queryMs: BACKGROUND_TIMEOUT_MS
+	};
 	if (target.kind === 'postgres') {
-		const client = postgres(target.url, {
-			max: 10,
-			// Postgres sends notices for harmless things (e.g. "relation exists, skipping").
-			onnotice: () => {},
-			connection: { application_name: 'vapor' }
-		});
-		const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
-		// end() first: postgres.js never resolves end() for a connection still reserved
-		// by a query in flight, which would keep a stopping server alive.
+		const client = (name: string, max: number) =>
+			postgres(target.url, {
+				max,
+				// A database that accepts the TCP connection but never answers (frozen) fails fast.
+				connect_timeout: Math.max(1, Math.ceil(options.requestTimeoutMs / 2_000)),
+				// Postgres sends notices for harmless things (e.g. "relation exists, skipping").
+				onnotice: () => {},
+				connection: { application_name: name }
+			});
+		const requestClient = client('vapor', REQUEST_POOL);
+		const backgroundClient = client('vapor-background', BACKGROUND_POOL);
+		const healthClient = client('vapor-health', 1);
+		const requestDialect = withDeadlines(new PostgresJSDialect({ postgres: requestClient }), requestDeadlines);
+		const backgroundDialect = withDeadlines(new PostgresJSDialect({ postgres: backgroundClient }), backgroundDeadlines);
+		const db = new Kysely<Database>({ dialect: requestDialect });
+		const background = new Kysely<Database>({ dialect: backgroundDialect });
 		const close = async () => {
-			await client.end({ timeout: 5 });
-			await db.destroy();
+			// postgres.js never resolves end() for a connection that is reserved when end()
+			// is called (kysely-postgres-js reserves one per statement) until its timeout:
+			// let the statements in flight finish first, briefly.
+			await Promise.all([requestDialect.idle(CLOSE_IDLE_MS), backgroundDialect.idle(CLOSE_IDLE_MS)]);
+			await Promise.all(
+				[requestClient, backgroundClient, healthClient].map((sql) => sql.end({ timeout: CLOSE_END_S }))
+			);
+			await Promise.all([db.destroy(), background.destroy()]);
 		};
-		return { db, target, postgres: client, close };
+		const ping = (timeoutMs: number) =>
+			bounded(
+				healthClient`select 1`.then(() => undefined),
+				timeoutMs
+			);
+		return { db, background, target, postgres: backgroundClient, ping, close };
 	}
 
 	const releaseLock = target.dataDir ? lockDataDir(target.dataDir) : () => {};
 	const pglite = new PGlite(target.dataDir);
-	const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
+	const lender = new ConnectionLender();
+	const dialect = (priority: Priority, deadlines: Deadlines) =>
+		withDeadlines(new SerializedPGliteDialect({ pglite, lender, priority }), deadlines);
+	const db = new Kysely<Database>({ dialect: dialect('request', requestDeadlines) });
+	const background = new Kysely<Database>({ dialect: dialect('background', backgroundDeadlines) });
 	return {
 		db,
+		background,
 		target,
 		postgres: undefined,
+		// PGlite has no pool to bypass: ahead of the requests that wait, like the simulator.
+		ping: (timeoutMs) =>
+			bounded(
+				sql`select 1`.execute(background).then(() => undefined),
+				timeoutMs
+			),
 		close: async () => {
-			await db.destroy();
+			await Promise.all([db.destroy(), background.destroy()]);
 			if (!pglite.closed) await pglite.close();
 			releaseLock();
 		}
 	};
+}
+
+function bounded(work: Promise<void>, ms: number): Promise<void> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new DatabaseTimeoutError(`no answer within ${ms} ms`)), ms);
+	});
+	return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function isAlive(pid: number): boolean {

@@ -8,6 +8,7 @@ import { newSeed } from '../../training/curve';
 import type { Job } from '../../training/job';
 import { hyperparameterConfig, validateNewJob, type NewJob } from '../../training/job-input';
 import { encodeCursor, parseRunListParams, type RunListRequest } from '../../training/run-list';
+import { DEFAULT_PRIMARY_METRIC, SIMULATED_PRIMARY_METRIC } from '../../training/metrics';
 
 export async function getJob(db: Db, id: string): Promise<Job> {
 	const row = await findJob(db, id);
@@ -55,7 +56,9 @@ export async function createValidJob(db: Db, events: JobEvents, job: NewJob): Pr
 		seed: newSeed(),
 		config: jsonb(job.config ?? hyperparameterConfig(job)),
 		tags: arrayLiteral(job.tags ?? []),
-		note: job.note ?? ''
+		note: job.note ?? '',
+		primary_metric:
+			job.source === 'simulated' ? SIMULATED_PRIMARY_METRIC : (job.primaryMetric ?? DEFAULT_PRIMARY_METRIC)
 	});
 	const created = toJob(row);
 	await events.statusChanged(db, created);

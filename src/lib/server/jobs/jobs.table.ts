@@ -48,6 +48,7 @@ export function toJob(row: JobWithLatest): Job {
 		...(row.config ? { config: row.config } : {}),
 		tags: row.tags,
 		note: row.note,
-		archivedAt: iso(row.archived_at)
+		archivedAt: iso(row.archived_at),
+		primaryMetric: row.primary_metric
 	};
 }

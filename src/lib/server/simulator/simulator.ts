@@ -7,8 +7,8 @@ import { log } from '../log';
 import type { BlockRollups } from '../metrics/block-rollups';
 import { planTick } from './plan';
 import { releaseLeases, renewAndClaimLeases } from './leases.repository';
-import { commitTick, listRunningJobs, type RunningJob } from './simulator.repository';
-import type { MetricPoint } from '../../training/job';
+import { listRunningJobs, type RunningJob } from './simulator.repository';
+import { commitMetrics, publishCommitted } from '../metrics/metrics.writer';
 
 export interface SimulatorOptions {
 	/** Time between ticks; each tick adds one point to every running job. */
@@ -39,6 +39,7 @@ export class Simulator {
 	#timer: NodeJS.Timeout | undefined;
 	#active = false;
 	#current: Promise<void> = Promise.resolve();
+	#stopping: Promise<void> = Promise.resolve();
 	#consecutiveFailures = 0;
 	/**
 	 * The running jobs this instance holds, and their last committed steps, as the last
@@ -85,13 +86,22 @@ export class Simulator {
 		this.#schedule(0);
 	}
 
-	/** Stops the loop, waits for a tick in flight, and hands this instance's jobs to the others. */
-	async stop(): Promise<void> {
-		const wasActive = this.#active;
+	/**
+	 * Stops the loop, waits for a tick in flight, and hands this instance's jobs to the
+	 * others. Every caller gets the same stop: a shutdown that calls it twice (on the
+	 * signal, then on the HTTP server's close) must not close the database under the
+	 * release of the leases.
+	 */
+	stop(): Promise<void> {
+		if (!this.#active) return this.#stopping;
 		this.#active = false;
 		clearTimeout(this.#timer);
+		this.#stopping = this.#stop();
+		return this.#stopping;
+	}
+
+	async #stop(): Promise<void> {
 		await this.#current;
-		if (!wasActive) return;
 		this.#running = undefined;
 		try {
 			await releaseLeases(this.db, this.events.instanceId);
@@ -105,39 +115,38 @@ export class Simulator {
 	async tick(): Promise<TickSummary> {
 		const running = await this.#runningJobs();
 		if (running.size === 0) return { points: 0, finished: 0 };
-		const { points, finishes } = planTick([...running.values()]);
+		const { rows, finishes } = planTick([...running.values()]);
 		let result;
 		try {
-			result = await commitTick(this.db, this.events.instanceId, points, finishes);
+			result = await commitMetrics(
+				this.db,
+				this.events.instanceId,
+				{ kind: 'lease', instanceId: this.events.instanceId },
+				rows,
+				finishes
+			);
 		} catch (error) {
 			// The commit may or may not have happened: read the truth next time.
 			this.#running = undefined;
 			throw error;
 		}
 
-		const advanced = new Set(result.points.map((point) => point.jobId));
-		for (const point of points) {
-			const job = running.get(point.jobId);
+		const primaries = new Map(rows.map((row) => [row.jobId, running.get(row.jobId)?.primaryMetric]));
+		for (const row of rows) {
+			const job = running.get(row.jobId);
 			if (!job) continue;
-			if (advanced.has(point.jobId)) job.lastStep = point.step;
-			else running.delete(point.jobId); // no longer running: stopped elsewhere
+			if (result.rows.has(row.jobId)) job.lastStep = row.step;
+			else running.delete(row.jobId); // no longer running: stopped elsewhere
 		}
 		for (const { jobId } of finishes) running.delete(jobId);
-
-		const byJob = new Map<string, MetricPoint[]>();
-		for (const { jobId, ...point } of result.points) {
-			let list = byJob.get(jobId);
-			if (!list) byJob.set(jobId, (list = []));
-			list.push(point);
-		}
-		for (const [jobId, jobPoints] of byJob) this.events.pointsCommitted(jobId, jobPoints);
-		for (const point of result.points) this.rollups?.stepCommitted(point.jobId, point.step);
-		for (const { jobId } of result.finished) this.rollups?.request(jobId);
+		publishCommitted(this.events, this.rollups, result, (jobId) => primaries.get(jobId) ?? 'loss');
 		for (const { jobId } of result.finished) {
 			const row = await findJob(this.db, jobId);
 			if (row) this.events.bus.publish({ type: 'status', jobId, job: toJob(row) });
 		}
-		return { points: result.points.length, finished: result.finished.length };
+		let points = 0;
+		for (const list of result.rows.values()) points += list.length;
+		return { points, finished: result.finished.length };
 	}
 
 	#schedule(delayMs: number): void {
