@@ -8,7 +8,7 @@ import { deleteJob } from '../../src/lib/server/jobs/job-deleter.service';
 import { patchJob } from '../../src/lib/server/jobs/job-edits';
 import { createJob, getJob, listRunsFromParams } from '../../src/lib/server/jobs/jobs.service';
 import { cloneJob, startJob, stopJob } from '../../src/lib/server/jobs/transitions';
-import { insertPoints } from '../../src/lib/server/metrics/metrics.repository';
+import { insertPoints } from '../support/points';
 import type { Job } from '../../src/lib/training/job';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 

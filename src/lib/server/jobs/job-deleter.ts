@@ -28,9 +28,10 @@ export async function requestJobDelete(db: Db, id: string): Promise<DeleteReques
 		if (!job) throw notFound(`No job has the id ${id}. It may never have existed, or it was deleted.`);
 		throw conflict(`"${job.name}" is running: stop it first, then delete it.`);
 	}
+	// Stored values, from the keys' summaries (one small row per key, not a scan of the values).
 	const { points } = await db
-		.selectFrom('metrics')
-		.select((eb) => eb.fn.countAll<string>().as('points'))
+		.selectFrom('metric_keys')
+		.select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), sql<string>`0`).as('points'))
 		.where('job_id', '=', id)
 		.executeTakeFirstOrThrow();
 	return { ...marked, points: Number(points) };
@@ -115,7 +116,7 @@ export class JobDeleter {
 
 	/** Deletes one job's rows batch by batch; false when stopped before the end. */
 	async #deleteJob(jobId: string): Promise<boolean> {
-		for (const table of ['metrics', 'metric_blocks'] as const) {
+		for (const table of ['metric_rows', 'metric_key_blocks', 'metric_keys'] as const) {
 			for (;;) {
 				if (this.#stopped) return false;
 				// ctid: the physical row address, the cheapest way to name "these N rows" in a DELETE.
