@@ -32,6 +32,8 @@ export interface VaporConfig {
 	dbTimeoutMs: number;
 	/** This process's name in leases, logs and notifications; unique per running instance. */
 	instanceId: string;
+	/** VAPOR_LOST_AFTER_S: a running external job not heard from (points, heartbeats) this long is failed. */
+	lostAfterS: number;
 }
 
 export class ConfigError extends Error {}
@@ -96,6 +98,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 		exportMaxPerClient: integerSetting(env, 'VAPOR_EXPORT_MAX_PER_CLIENT', 4, 1, 10_000),
 		exportIdleMs: integerSetting(env, 'VAPOR_EXPORT_IDLE_MS', 30_000, 100, 3_600_000),
 		dbTimeoutMs: integerSetting(env, 'VAPOR_DB_TIMEOUT_MS', 5_000, 100, 600_000),
-		instanceId: instanceId(env)
+		instanceId: instanceId(env),
+		lostAfterS: integerSetting(env, 'VAPOR_LOST_AFTER_S', 300, 1, 7 * 24 * 3600)
 	};
 }

@@ -6,6 +6,7 @@ import { JobEvents } from './events/job-events';
 import { NotificationRelay } from './events/notification-relay';
 import { seedDemoJobs } from './jobs/demo-jobs';
 import { JobDeleter } from './jobs/job-deleter';
+import { LostContactWatcher } from './jobs/lost-contact-watcher';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
@@ -24,6 +25,8 @@ interface Vapor {
 	rollups: BlockRollups;
 	/** Deletes runs in the background, batch by batch. */
 	deleter: JobDeleter;
+	/** Fails external jobs whose script went silent (VAPOR_LOST_AFTER_S). */
+	lostContact: LostContactWatcher;
 	/** Other instances' changes, on Postgres; PGlite has one process only. */
 	relay: NotificationRelay | undefined;
 	streams: StreamDeps;
@@ -49,6 +52,7 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const rollups = new BlockRollups(database.db);
 	// Background deletes on the background connections too: they must not wait behind requests.
 	const deleter = new JobDeleter(database.background);
+	const lostContact = new LostContactWatcher(database.background, events, config.lostAfterS);
 	// Training and the relay on connections of their own: no request load can stop them.
 	const relay = database.postgres ? new NotificationRelay(database.background, database.postgres, events) : undefined;
 	const simulator = new Simulator(database.background, events, rollups, {
@@ -83,6 +87,7 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		await relay?.start();
 		// Deletes a previous process left half done are finished first.
 		deleter.start();
+		lostContact.start();
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
@@ -98,6 +103,7 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		simulator,
 		rollups,
 		deleter,
+		lostContact,
 		relay,
 		streams,
 		jobsFeed,
@@ -130,6 +136,7 @@ export async function stopVapor(): Promise<void> {
 	await boundedStep('stop the simulator', () => vapor.simulator.stop());
 	await boundedStep('finish block roll-ups', () => vapor.rollups.idle());
 	await boundedStep('pause background deletes', () => vapor.deleter.stop());
+	await boundedStep('stop watching for lost contact', () => vapor.lostContact.stop());
 	await boundedStep("stop relaying other instances' changes", async () => vapor.relay?.stop());
 	await boundedStep('close the database', () => vapor.database.close());
 }

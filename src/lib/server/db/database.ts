@@ -38,6 +38,8 @@ export interface JobsTable {
 	archived_at: MaybeTimestamp;
 	/** Set when a delete was asked for: the job is gone from every read; jobs/job-deleter.ts removes it in batches. */
 	deleting_at: MaybeTimestamp;
+	/** An external job's script was last heard from (points or a heartbeat); see jobs/transitions.ts. */
+	last_contact_at: MaybeTimestamp;
 	/** The key that feeds the headline chart, stats, progress, the list and the toasts. */
 	primary_metric: Generated<string>;
 	/** The last position handed to one of this job's metric_rows (commit order). */

@@ -28,6 +28,7 @@ export async function requestJobDelete(db: Db, id: string): Promise<DeleteReques
 		if (!job) throw notFound(`No job has the id ${id}. It may never have existed, or it was deleted.`);
 		throw conflict(`"${job.name}" is running: stop it first, then delete it.`);
 	}
+	// Stored values, from the keys' summaries (one small row per key, not a scan of the values).
 	const { points } = await db
 		.selectFrom('metric_rows')
 		.select((eb) => eb.fn.countAll<string>().as('points'))

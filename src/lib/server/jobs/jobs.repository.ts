@@ -63,7 +63,8 @@ function selectJobs(db: Db, { withConfig = true } = {}) {
 				'jobs.archived_at',
 				'jobs.deleting_at',
 				'jobs.primary_metric',
-				'jobs.metric_position'
+				'jobs.metric_position',
+				'jobs.last_contact_at'
 			]);
 }
 

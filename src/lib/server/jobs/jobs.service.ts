@@ -53,12 +53,12 @@ export async function createValidJob(db: Db, events: JobEvents, job: NewJob): Pr
 		steps_per_epoch: job.stepsPerEpoch,
 		learning_rate: job.learningRate,
 		batch_size: job.batchSize,
-		primary_metric:
-			job.source === 'simulated' ? SIMULATED_PRIMARY_METRIC : (job.primaryMetric ?? DEFAULT_PRIMARY_METRIC),
 		seed: newSeed(),
 		config: jsonb(job.config ?? hyperparameterConfig(job)),
 		tags: arrayLiteral(job.tags ?? []),
-		note: job.note ?? ''
+		note: job.note ?? '',
+		primary_metric:
+			job.source === 'simulated' ? SIMULATED_PRIMARY_METRIC : (job.primaryMetric ?? DEFAULT_PRIMARY_METRIC)
 	});
 	const created = toJob(row);
 	await events.statusChanged(db, created);

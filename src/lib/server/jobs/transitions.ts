@@ -165,3 +165,68 @@ export async function finishExternal(
 	);
 	return true;
 }
+
+/** The error of an external job whose script went silent; a late point or heartbeat revives it. */
+export const LOST_CONTACT_ERROR = 'lost contact with the training script';
+
+async function announceAll(db: Db, events: JobEvents, ids: readonly string[]): Promise<Job[]> {
+	const jobs: Job[] = [];
+	for (const id of ids) {
+		const row = await findJob(db, id);
+		if (!row) continue;
+		const job = toJob(row);
+		await events.statusChanged(db, job);
+		jobs.push(job);
+	}
+	return jobs;
+}
+
+/**
+ * Fails every running external job not heard from (no points, no heartbeat) for
+ * `lostAfterS` seconds. One conditional UPDATE: of several instances sweeping at once,
+ * each job is failed (and announced) by exactly one.
+ */
+export async function failLostJobs(db: Db, events: JobEvents, lostAfterS: number): Promise<Job[]> {
+	const { rows } = await sql<{ id: string }>`
+		update jobs set ${statusAssignmentsSql(sql`'failed'::text`, sql`${LOST_CONTACT_ERROR}::text`)}
+		where source = 'external' and status = 'running' and deleting_at is null
+			and coalesce(last_contact_at, started_at, created_at) < now() - make_interval(secs => ${lostAfterS})
+		returning id`.execute(db);
+	return announceAll(
+		db,
+		events,
+		rows.map((row) => row.id)
+	);
+}
+
+/** Contact is written at most this often per job: a busy script's requests need not all touch the row. */
+const CONTACT_RESOLUTION = "interval '1 second'";
+
+/**
+ * Records that an external job's script was heard from. A job failed for lost contact
+ * is running again (its error cleared), and that is announced like any status change.
+ * Returns whether it was revived.
+ */
+export async function recordContact(db: Db, events: JobEvents, id: string): Promise<boolean> {
+	const { rows: revived } = await sql<{ id: string }>`
+		update jobs set ${statusAssignmentsSql(sql`'running'::text`, sql`null::text`)}, last_contact_at = now()
+		where id = ${id} and source = 'external' and status = 'failed' and error = ${LOST_CONTACT_ERROR}
+		returning id`.execute(db);
+	if (revived.length > 0) {
+		await announceAll(db, events, [id]);
+		return true;
+	}
+	await db
+		.updateTable('jobs')
+		.set({ last_contact_at: sql<Date>`now()` })
+		.where('id', '=', id)
+		.where('source', '=', 'external')
+		.where((eb) =>
+			eb.or([
+				eb('last_contact_at', 'is', null),
+				eb('last_contact_at', '<', sql<Date>`now() - ${sql.raw(CONTACT_RESOLUTION)}`)
+			])
+		)
+		.execute();
+	return false;
+}
