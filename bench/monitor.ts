@@ -139,9 +139,18 @@ async function timeToDrawnChart(browser: Browser, pageUrl: string): Promise<Summ
 		times.push((await drawnAt.jsonValue()) as number);
 		// Where the time went, for the first navigation: server, transfer, parse and hydrate.
 		if (run === 0) {
-			const timing = (await page.evaluate(
-				`(() => { const n = performance.getEntriesByType('navigation')[0]; return { responseStart: n.responseStart, responseEnd: n.responseEnd, domInteractive: n.domInteractive, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, transferKB: n.transferSize / 1024, bodyKB: n.decodedBodySize / 1024 }; })()`
-			)) as Record<string, number>;
+			const timing: Record<string, number> = await page.evaluate(() => {
+				const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+				return {
+					responseStart: n.responseStart,
+					responseEnd: n.responseEnd,
+					domInteractive: n.domInteractive,
+					domContentLoaded: n.domContentLoadedEventEnd,
+					load: n.loadEventEnd,
+					transferKB: n.transferSize / 1024,
+					bodyKB: n.decodedBodySize / 1024
+				};
+			});
 			firstNavigation = Object.fromEntries(Object.entries(timing).map(([key, value]) => [key, round(value)]));
 		}
 		await context.close();

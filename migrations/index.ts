@@ -4,6 +4,8 @@ import * as metricBlocks from './2026-11-29T0100_metric-blocks';
 import * as externalJobsAndTokens from './2026-11-29T0300_external-jobs-and-tokens';
 import * as jobLeases from './2026-11-29T0400_job-leases';
 import * as namedMetrics from './2026-12-01T0200_named-metrics';
+import * as runConfigTagsNotes from './2026-12-01T0300_run-config-tags-notes';
+import * as jobContact from './2026-12-01T0500_job-contact';
 
 /**
  * Every migration, by name. Listed by hand rather than read from the folder so that
@@ -14,5 +16,7 @@ export const migrations: Record<string, Migration> = {
 	'2026-11-29T0100_metric-blocks': metricBlocks,
 	'2026-11-29T0300_external-jobs-and-tokens': externalJobsAndTokens,
 	'2026-11-29T0400_job-leases': jobLeases,
-	'2026-12-01T0200_named-metrics': namedMetrics
+	'2026-12-01T0200_named-metrics': namedMetrics,
+	'2026-12-01T0300_run-config-tags-notes': runConfigTagsNotes,
+	'2026-12-01T0500_job-contact': jobContact
 };

@@ -72,9 +72,8 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 		const { rows } = await sql<{ name: string }>`
 			select table_name as name from information_schema.tables where table_schema = 'public' and table_name = 'api_tokens'
 			union all
-			select column_name from information_schema.columns where table_schema = 'public' and table_name = 'jobs' and column_name = 'source'`.execute(
-			handle.db
-		);
+			select column_name from information_schema.columns
+			where table_schema = 'public' and table_name = 'jobs' and column_name = 'source'`.execute(handle.db);
 		expect(rows).toEqual([]);
 		expect((await sql<{ n: number }>`select count(*)::int as n from metrics`.execute(handle.db)).rows[0]!.n).toBe(1);
 	});

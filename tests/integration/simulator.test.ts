@@ -98,18 +98,18 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		expect(stops.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
 	});
 
-	it('runs a finished job again as a new queued job with the same configuration', async () => {
+	it('runs a finished job again as a new job with the same configuration, started at once', async () => {
 		const job = await create({ epochs: 2, learningRate: 0.01, batchSize: 8 });
 		await startJob(handle.db, events, job.id);
 		await stopJob(handle.db, events, job.id);
 		const clone = await cloneJob(handle.db, events, job.id);
 		expect(clone.id).not.toBe(job.id);
 		expect(clone).toMatchObject({
-			status: 'queued',
+			status: 'running',
 			epochs: 2,
 			learningRate: 0.01,
 			batchSize: 8,
-			name: job.name,
+			name: `${job.name} (2)`,
 			currentStep: 0
 		});
 	});

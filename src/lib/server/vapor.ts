@@ -5,6 +5,8 @@ import { migrateToLatest } from './db/migrate';
 import { JobEvents } from './events/job-events';
 import { NotificationRelay } from './events/notification-relay';
 import { seedDemoJobs } from './jobs/demo-jobs';
+import { JobDeleter } from './jobs/job-deleter';
+import { LostContactWatcher } from './jobs/lost-contact-watcher';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
@@ -21,6 +23,10 @@ interface Vapor {
 	events: JobEvents;
 	simulator: Simulator;
 	rollups: BlockRollups;
+	/** Deletes runs in the background, batch by batch. */
+	deleter: JobDeleter;
+	/** Fails external jobs whose script went silent (VAPOR_LOST_AFTER_S). */
+	lostContact: LostContactWatcher;
 	/** Other instances' changes, on Postgres; PGlite has one process only. */
 	relay: NotificationRelay | undefined;
 	streams: StreamDeps;
@@ -44,6 +50,9 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const database = openDatabase(target, { requestTimeoutMs: config.dbTimeoutMs });
 	const events = new JobEvents(config.instanceId);
 	const rollups = new BlockRollups(database.db);
+	// Background deletes on the background connections too: they must not wait behind requests.
+	const deleter = new JobDeleter(database.background);
+	const lostContact = new LostContactWatcher(database.background, events, config.lostAfterS);
 	// Training and the relay on connections of their own: no request load can stop them.
 	const relay = database.postgres ? new NotificationRelay(database.background, database.postgres, events) : undefined;
 	const simulator = new Simulator(database.background, events, rollups, {
@@ -76,6 +85,9 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 			if (created > 0) log.info('created demo jobs', { count: created });
 		}
 		await relay?.start();
+		// Deletes a previous process left half done are finished first.
+		deleter.start();
+		lostContact.start();
 		simulator.start();
 		log.info('simulator started', { stepMs: config.simStepMs, instance: events.instanceId });
 	})();
@@ -84,7 +96,20 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		maxPerClient: config.exportMaxPerClient,
 		idleMs: config.exportIdleMs
 	});
-	global[KEY] = { config, database, events, simulator, rollups, relay, streams, jobsFeed, exportLimits, ready };
+	global[KEY] = {
+		config,
+		database,
+		events,
+		simulator,
+		rollups,
+		deleter,
+		lostContact,
+		relay,
+		streams,
+		jobsFeed,
+		exportLimits,
+		ready
+	};
 	return ready;
 }
 
@@ -110,6 +135,8 @@ export async function stopVapor(): Promise<void> {
 	// Each step is bounded: a database that went away mid-query must not keep the process alive.
 	await boundedStep('stop the simulator', () => vapor.simulator.stop());
 	await boundedStep('finish block roll-ups', () => vapor.rollups.idle());
+	await boundedStep('pause background deletes', () => vapor.deleter.stop());
+	await boundedStep('stop watching for lost contact', () => vapor.lostContact.stop());
 	await boundedStep("stop relaying other instances' changes", async () => vapor.relay?.stop());
 	await boundedStep('close the database', () => vapor.database.close());
 }
@@ -166,6 +193,11 @@ export function streams(): StreamDeps {
 /** The background roll-up of completed metric blocks, for writers of points. */
 export function rollups(): BlockRollups {
 	return current().rollups;
+}
+
+/** The background deleter: kick it after marking a job for deletion. */
+export function deleter(): JobDeleter {
+	return current().deleter;
 }
 
 /** The cap on open downloads (exports). */

@@ -275,7 +275,4 @@ export function validateFinish(input: unknown): Validated<FinishInput> {
 	return { ok: false, error: formError ?? messages.join(' '), fields };
 }
 
-/** The epoch of a step when the script does not say: steps 1..stepsPerEpoch are epoch 1. */
-export function epochOfStep(step: number, stepsPerEpoch: number): number {
-	return Math.ceil(step / stepsPerEpoch);
-}
+export { epochOfStep } from './curve';

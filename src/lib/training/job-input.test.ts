@@ -12,7 +12,35 @@ function form(entries: Record<string, string>): FormData {
 describe('validateNewJob', () => {
 	it('trims the name and keeps valid values', () => {
 		const result = validateNewJob({ ...valid, name: '  padded  ' });
-		expect(result).toEqual({ ok: true, value: { ...valid, name: 'padded', source: 'simulated', stepsPerEpoch: 100 } });
+		const { name: _, ...hyperparameters } = valid;
+		expect(result).toEqual({
+			ok: true,
+			value: {
+				...valid,
+				name: 'padded',
+				source: 'simulated',
+				stepsPerEpoch: 100,
+				config: hyperparameters,
+				tags: [],
+				note: ''
+			}
+		});
+	});
+
+	it('adds the five hyperparameters to a given config, and refuses a config that contradicts them', () => {
+		const result = validateNewJob({ ...valid, config: { optimizer: { name: 'adam' }, epochs: 3 }, tags: ['a'] });
+		expect(result).toMatchObject({
+			ok: true,
+			value: { config: { optimizer: { name: 'adam' }, epochs: 3, learningRate: 3e-4, batchSize: 32 }, tags: ['a'] }
+		});
+		expect(validateNewJob({ ...valid, config: { learningRate: 0.1 } })).toMatchObject({
+			ok: false,
+			fields: { config: expect.stringMatching(/config.learningRate differs/) }
+		});
+		expect(validateNewJob({ ...valid, config: 'lr=1' })).toMatchObject({
+			ok: false,
+			fields: { config: expect.any(String) }
+		});
 	});
 
 	it('rejects NaN and infinite numbers', () => {
@@ -49,7 +77,12 @@ describe('validateNewJob', () => {
 				epochs: 3,
 				stepsPerEpoch: 12,
 				learningRate: 3e-4,
-				batchSize: 32
+				batchSize: 32,
+				// Only what the script said is recorded as config.
+				config: { baseModel: 'logistic regression' },
+				tags: [],
+				note: '',
+				primaryMetric: 'loss'
 			}
 		});
 	});

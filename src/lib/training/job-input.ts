@@ -2,6 +2,8 @@ import { DEFAULT_PRIMARY_METRIC, KEY_PATTERN } from './metrics';
 import { z } from 'zod';
 import { BASE_MODEL_IDS, DATASET_IDS } from './catalogue';
 import { JOB_SOURCES, STEPS_PER_EPOCH, type JobSource } from './job';
+import { checkConfig, mergeConfig, type JsonObject } from './run-config';
+import { configSchema, noteSchema, tagsSchema } from './run-fields';
 
 /** Limits of a new job, shared by the form, the API and the database CHECKs. */
 export const JOB_LIMITS = {
@@ -39,8 +41,14 @@ const commonFields = {
 		.default(JOB_LIMITS.learningRate.default),
 	batchSize: wholeNumberBetween('Batch size', JOB_LIMITS.batchSize.min, JOB_LIMITS.batchSize.max).default(
 		JOB_LIMITS.batchSize.default
-	)
+	),
+	config: configSchema.optional(),
+	tags: tagsSchema.default([]),
+	note: noteSchema.default('')
 };
+
+/** The hyperparameters that are also columns; they become part of the job's config. */
+const HYPERPARAMETERS = ['baseModel', 'dataset', 'epochs', 'learningRate', 'batchSize'] as const;
 
 const NOT_AN_OBJECT = 'The job must be a JSON object.';
 
@@ -102,6 +110,15 @@ export interface NewJob {
 	stepsPerEpoch: number;
 	learningRate: number;
 	batchSize: number;
+	/** The given config with the hyperparameters added (all five for a simulated job, those given for an external one). */
+	config?: JsonObject;
+	tags?: string[];
+	note?: string;
+}
+
+/** The config a job records for its hyperparameters alone. */
+export function hyperparameterConfig(job: NewJob): JsonObject {
+	return Object.fromEntries(HYPERPARAMETERS.map((key) => [key, job[key]]));
 }
 export type FieldErrors = Partial<Record<string, string>>;
 
@@ -123,7 +140,21 @@ export function validateNewJob(input: unknown): Validated<NewJob> {
 	}
 	const schema = source === 'external' ? externalJobSchema : simulatedJobSchema;
 	const parsed = schema.safeParse(input);
-	if (parsed.success) return { ok: true, value: parsed.data };
+	if (parsed.success) {
+		const { config: given, ...job } = parsed.data;
+		// An external job's script may not have said these; its config records only what it did say.
+		const said = HYPERPARAMETERS.filter(
+			(key) => job.source === 'simulated' || (input as JsonObject)[key] !== undefined
+		);
+		const merged = mergeConfig(given ?? {}, Object.fromEntries(said.map((key) => [key, job[key]])));
+		if (!merged.ok) {
+			const message = `config.${merged.key} differs from ${merged.key}: give the value once.`;
+			return { ok: false, error: message, fields: { config: message } };
+		}
+		const checked = checkConfig(merged.value);
+		if (!checked.ok) return { ok: false, error: checked.error, fields: { config: checked.error } };
+		return { ok: true, value: { ...job, config: checked.value } };
+	}
 
 	const fields: FieldErrors = {};
 	let formError: string | undefined;

@@ -1,5 +1,7 @@
 /** Job shapes shared by the server, the browser and external consumers of the API. */
 
+import type { JsonObject } from './run-config';
+
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'stopped'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
@@ -34,6 +36,12 @@ export interface Job {
 	currentStep: number;
 	latestLoss: number | null;
 	latestAccuracy: number | null;
+	/** Any JSON object; the list endpoint leaves it out unless asked (`?fields=config`). */
+	config?: JsonObject;
+	tags: string[];
+	/** Plain text, line breaks kept. */
+	note: string;
+	archivedAt: string | null;
 	/** The metric key shown as "loss" (headline chart, stats, list, toasts); its companion (loss → accuracy) as "accuracy". */
 	primaryMetric: string;
 }

@@ -43,6 +43,9 @@ describe('summarizeProgress', () => {
 		error: null,
 		latestLoss: null,
 		latestAccuracy: null,
+		tags: [] as string[],
+		note: '',
+		archivedAt: null,
 		primaryMetric: 'loss'
 	} as const;
 	const start = Date.parse('2026-01-01T00:01:00.000Z');
@@ -52,7 +55,7 @@ describe('summarizeProgress', () => {
 			{ ...base, status: 'queued', startedAt: null, finishedAt: null, currentStep: 0 },
 			start
 		);
-		expect(summary).toEqual({ epoch: 0, percent: 0, elapsedMs: 0, etaLabel: '—' });
+		expect(summary).toEqual({ epoch: 0, percent: 0, elapsedMs: 0, etaLabel: '—', pastPlan: false });
 	});
 
 	it('estimates the remaining time of a running job from elapsed time and progress', () => {
@@ -67,7 +70,26 @@ describe('summarizeProgress', () => {
 			epoch: 2,
 			percent: 50,
 			elapsedMs: 60_000,
-			etaLabel: '1m 00s'
+			etaLabel: '1m 00s',
+			pastPlan: false
+		});
+	});
+
+	it('says a run that went past its plan is past it, with no ETA', () => {
+		const job = {
+			...base,
+			source: 'external' as const,
+			status: 'running' as const,
+			startedAt: '2026-01-01T00:01:00.000Z',
+			finishedAt: null,
+			currentStep: 400
+		};
+		expect(summarizeProgress(job, start + 60_000)).toEqual({
+			epoch: 4,
+			percent: 100,
+			elapsedMs: 60_000,
+			etaLabel: 'Past the plan',
+			pastPlan: true
 		});
 	});
 

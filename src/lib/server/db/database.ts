@@ -1,6 +1,7 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Expression, Generated } from 'kysely';
 
 import type { JobSource, JobStatus } from '../../training/job';
+import type { JsonObject } from '../../training/run-config';
 import type { MetricKeyBlocksTable, MetricKeysTable, MetricRowsTable } from '../metrics/metrics.table';
 
 /** A timestamptz with a database default. */
@@ -29,6 +30,16 @@ export interface JobsTable {
 	/** The instance that advances this running job, until `lease_expires_at` unless renewed. */
 	lease_owner: string | null;
 	lease_expires_at: MaybeTimestamp;
+	/** Any JSON object (the five hyperparameters are copied into it); written with jobs.table's jsonb(). */
+	config: ColumnType<JsonObject, Expression<JsonObject> | undefined, Expression<JsonObject>>;
+	/** Written as an array literal (see ingest/array-literal.ts). */
+	tags: ColumnType<string[], string | undefined, string>;
+	note: ColumnType<string, string | undefined, string>;
+	archived_at: MaybeTimestamp;
+	/** Set when a delete was asked for: the job is gone from every read; jobs/job-deleter.ts removes it in batches. */
+	deleting_at: MaybeTimestamp;
+	/** An external job's script was last heard from (points or a heartbeat); see jobs/transitions.ts. */
+	last_contact_at: MaybeTimestamp;
 	/** The key that feeds the headline chart, stats, progress, the list and the toasts. */
 	primary_metric: Generated<string>;
 	/** The last position handed to one of this job's metric_rows (commit order). */

@@ -4,7 +4,7 @@ import { badRequest, conflict, notFound, payloadTooLarge } from '../errors';
 import type { JobEvents } from '../events/job-events';
 import { findJob } from '../jobs/jobs.repository';
 import { toJob } from '../jobs/jobs.table';
-import { finishExternal, ingestStatusChanges } from '../jobs/transitions';
+import { finishExternal, ingestStatusChanges, recordContact } from '../jobs/transitions';
 import type { BlockRollups } from '../metrics/block-rollups';
 import { commitMetrics, publishCommitted, type BatchRow } from '../metrics/metrics.writer';
 import { epochOfStep, validateFinish, validateMetricsBody } from '../../training/ingest-input';
@@ -80,6 +80,8 @@ export async function ingestPoints(
 		if (validation.tooLarge) throw payloadTooLarge(validation.error);
 		throw badRequest(validation.error, validation.fields);
 	}
+	// Values are contact: a job given up as lost is running again before they are stored.
+	await recordContact(db, events, jobId);
 
 	const { job, outcome, lastStep } = await db.transaction().execute(async (trx) => {
 		const job = await lockJob(trx, jobId);

@@ -1,13 +1,23 @@
-import { sql } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../db';
+import type { Database } from '../db/database';
 import type { NewJobRow, JobWithLatest } from './jobs.table';
+import { arrayLiteral } from '../ingest/array-literal';
+import type { RunCursor, RunListRequest, RunSort } from '../../training/run-list';
+import type { ConfigCondition } from '../../training/run-query';
+
+type JobsBuilder = ExpressionBuilder<
+	Database & { latest: { step: number | null; loss: number | null; accuracy: number | null } },
+	'jobs' | 'latest'
+>;
 
 /**
  * Jobs with their latest values: the last step of any key, and the last values of the
- * primary metric and its companion (loss → accuracy), from the keys' summaries.
+ * primary metric and its companion (loss → accuracy), from the keys' summaries. A job
+ * marked for deletion is gone from every read here.
  */
-function selectJobs(db: Db) {
-	return db
+function selectJobs(db: Db, { withConfig = true } = {}) {
+	const query = db
 		.selectFrom('jobs')
 		.leftJoinLateral(
 			(eb) =>
@@ -26,12 +36,131 @@ function selectJobs(db: Db) {
 					.as('latest'),
 			(join) => join.onTrue()
 		)
-		.selectAll('jobs')
+		.where('jobs.deleting_at', 'is', null)
 		.select(['latest.step as current_step', 'latest.loss as latest_loss', 'latest.accuracy as latest_accuracy']);
+	return withConfig
+		? query.selectAll('jobs')
+		: query.select([
+				'jobs.id',
+				'jobs.name',
+				'jobs.base_model',
+				'jobs.dataset',
+				'jobs.epochs',
+				'jobs.steps_per_epoch',
+				'jobs.learning_rate',
+				'jobs.batch_size',
+				'jobs.seed',
+				'jobs.status',
+				'jobs.source',
+				'jobs.error',
+				'jobs.created_at',
+				'jobs.started_at',
+				'jobs.finished_at',
+				'jobs.lease_owner',
+				'jobs.lease_expires_at',
+				'jobs.tags',
+				'jobs.note',
+				'jobs.archived_at',
+				'jobs.deleting_at',
+				'jobs.primary_metric',
+				'jobs.metric_position',
+				'jobs.last_contact_at'
+			]);
 }
 
-export async function listJobs(db: Db): Promise<JobWithLatest[]> {
-	return selectJobs(db).orderBy('jobs.created_at', 'desc').orderBy('jobs.id', 'desc').execute();
+/** The newest jobs (the all-jobs feed starts with them). */
+export async function listJobs(db: Db, { limit = 500 } = {}): Promise<JobWithLatest[]> {
+	return selectJobs(db, { withConfig: false })
+		.orderBy('jobs.created_at', 'desc')
+		.orderBy('jobs.id', 'desc')
+		.limit(limit)
+		.execute();
+}
+
+/** Each sort's key: never null (missing values sort as NaN, after every number), and its SQL type for the cursor. */
+const SORT_KEYS: Record<RunSort, { expression: (eb: JobsBuilder) => Expression<unknown>; type: string }> = {
+	created: { expression: (eb) => eb.ref('jobs.created_at'), type: 'timestamptz' },
+	name: { expression: (eb) => eb.ref('jobs.name'), type: 'text' },
+	status: {
+		// Live work first, then by outcome.
+		expression: () =>
+			sql`(case jobs.status when 'running' then 0 when 'queued' then 1 when 'completed' then 2 when 'failed' then 3 else 4 end)`,
+		type: 'integer'
+	},
+	metric: { expression: () => sql`coalesce(latest.loss, 'NaN'::float8)`, type: 'float8' },
+	duration: {
+		expression: () => sql`coalesce(extract(epoch from jobs.finished_at - jobs.started_at)::float8, 'NaN'::float8)`,
+		type: 'float8'
+	}
+};
+
+/** `config @> {"a":{"b":value}}` for each JSON form the typed text can mean (number, string, boolean, null). */
+function configEquals(condition: ConfigCondition) {
+	const candidates: unknown[] = [condition.text];
+	if (condition.number !== undefined) candidates.push(condition.number);
+	if (condition.text === 'true' || condition.text === 'false') candidates.push(condition.text === 'true');
+	if (condition.text === 'null') candidates.push(null);
+	const nest = (value: unknown) => condition.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+	return sql<SqlBool>`(${sql.join(
+		candidates.map((value) => sql`jobs.config @> cast(${JSON.stringify(nest(value))}::text as jsonb)`),
+		sql` or `
+	)})`;
+}
+
+function configCondition(condition: ConfigCondition) {
+	if (condition.op === '=') return configEquals(condition);
+	if (condition.op === '!=') return sql<SqlBool>`not ${configEquals(condition)}`;
+	const path = sql`${arrayLiteral(condition.path)}::text[]`;
+	const op = sql.raw(condition.op);
+	return sql<SqlBool>`(case when jsonb_typeof(jobs.config #> ${path}) = 'number' then (jobs.config #>> ${path})::float8 end) ${op} ${condition.number!}`;
+}
+
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** One page of the run table: filters, search, sort, and the rows after the cursor (one extra, to know if more follow). */
+export async function listRuns(
+	db: Db,
+	request: RunListRequest
+): Promise<{ rows: JobWithLatest[]; last: RunCursor | undefined; more: boolean }> {
+	const sortKey = SORT_KEYS[request.sort];
+	const { query } = request;
+	let select = selectJobs(db, { withConfig: request.withConfig })
+		.select((eb) => sql<string>`(${sortKey.expression(eb as JobsBuilder)})::text`.as('sort_key'))
+		.where((eb) => {
+			const all: Expression<SqlBool>[] = [];
+			if (request.archived === 'exclude') all.push(eb('jobs.archived_at', 'is', null));
+			if (request.archived === 'only') all.push(eb('jobs.archived_at', 'is not', null));
+			if (request.statuses.length > 0) all.push(eb('jobs.status', 'in', request.statuses));
+			if (request.sources.length > 0) all.push(eb('jobs.source', 'in', request.sources));
+			const tags = [...request.tags, ...query.tags];
+			if (tags.length > 0) all.push(sql<SqlBool>`jobs.tags @> ${arrayLiteral(tags)}::text[]`);
+			for (const name of query.names) all.push(sql<SqlBool>`jobs.name ilike ${likePattern(name)}`);
+			for (const word of query.words) {
+				all.push(sql<SqlBool>`(jobs.name ilike ${likePattern(word)} or jobs.tags @> ${arrayLiteral([word])}::text[])`);
+			}
+			for (const condition of query.config) all.push(configCondition(condition));
+			return eb.and(all);
+		});
+
+	const { cursor } = request;
+	if (cursor) {
+		const direction = sql.raw(request.order === 'desc' ? '<' : '>');
+		const type = sql.raw(sortKey.type);
+		select = select.where(
+			(eb) =>
+				sql<SqlBool>`(${sortKey.expression(eb as JobsBuilder)}, jobs.id) ${direction} (cast(${cursor.key} as ${type}), ${cursor.id}::uuid)`
+		);
+	}
+	const rows = await select
+		.orderBy((eb) => sortKey.expression(eb as JobsBuilder), request.order)
+		.orderBy('jobs.id', request.order)
+		.limit(request.limit + 1)
+		.execute();
+	const more = rows.length > request.limit;
+	const page = rows.slice(0, request.limit);
+	const tail = page.at(-1);
+	const last = tail ? { sort: request.sort, order: request.order, key: tail.sort_key, id: tail.id } : undefined;
+	return { rows: page.map(({ sort_key: _, ...row }) => row as JobWithLatest), last, more };
 }
 
 export async function findJob(db: Db, id: string): Promise<JobWithLatest | undefined> {
@@ -49,4 +178,16 @@ export async function countJobs(db: Db): Promise<number> {
 		.select((eb) => eb.fn.countAll<string>().as('count'))
 		.executeTakeFirstOrThrow();
 	return Number(count);
+}
+
+/** Names taken by `NAME` and `NAME (n)`, for naming a copy. */
+export async function namesLike(db: Db, name: string): Promise<string[]> {
+	const rows = await db
+		.selectFrom('jobs')
+		.select('name')
+		.where((eb) =>
+			eb.or([eb('name', '=', name), eb('name', 'like', `${name.replace(/[\\%_]/g, (c) => `\\${c}`)} (%)`)])
+		)
+		.execute();
+	return rows.map((row) => row.name);
 }

@@ -1,13 +1,23 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type RawBuilder, type Selectable, type Updateable } from 'kysely';
 import type { JobsTable } from '../db/database';
 import type { Job } from '../../training/job';
+import type { JsonObject } from '../../training/run-config';
+
+/**
+ * A config as a jsonb value. Sent as text and cast in SQL: postgres.js would otherwise
+ * encode a jsonb parameter given as a string as a JSON string.
+ */
+export const jsonb = (value: JsonObject): RawBuilder<JsonObject> =>
+	sql<JsonObject>`cast(${JSON.stringify(value)}::text as jsonb)`;
 
 export type JobRow = Selectable<JobsTable>;
 export type NewJobRow = Insertable<JobsTable>;
 export type JobUpdate = Updateable<JobsTable>;
 
 /** A job row with its latest recorded point, as the reads return it. */
-export interface JobWithLatest extends JobRow {
+export interface JobWithLatest extends Omit<JobRow, 'config'> {
+	/** Left out of list reads unless asked for. */
+	config?: JobRow['config'];
 	current_step: number | null;
 	latest_loss: number | null;
 	latest_accuracy: number | null;
@@ -35,6 +45,10 @@ export function toJob(row: JobWithLatest): Job {
 		currentStep: row.current_step ?? 0,
 		latestLoss: row.latest_loss,
 		latestAccuracy: row.latest_accuracy,
+		...(row.config ? { config: row.config } : {}),
+		tags: row.tags,
+		note: row.note,
+		archivedAt: iso(row.archived_at),
 		primaryMetric: row.primary_metric
 	};
 }

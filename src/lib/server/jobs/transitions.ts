@@ -2,8 +2,10 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db';
 import { conflict } from '../errors';
 import type { JobEvents } from '../events/job-events';
-import { findJob, insertJob } from './jobs.repository';
-import { toJob } from './jobs.table';
+import { findJob, insertJob, namesLike } from './jobs.repository';
+import { arrayLiteral } from '../ingest/array-literal';
+import { baseName, nextCopyName } from '../../training/copy-name';
+import { jsonb, toJob } from './jobs.table';
 import { newSeed } from '../../training/curve';
 import { isTerminal, type Job, type JobStatus } from '../../training/job';
 import { getJob } from './jobs.service';
@@ -35,7 +37,7 @@ async function transition(
 ): Promise<Job> {
 	const { rows } = await sql<{ id: string }>`
 		update jobs set ${statusAssignmentsSql(sql`${to}::text`, sql`error`)}
-		where id = ${id} and status = ${from}
+		where id = ${id} and status = ${from} and deleting_at is null
 		returning id`.execute(db);
 	const updated = rows[0];
 	if (!updated) return refuse(db, id, operation);
@@ -52,13 +54,21 @@ export function stopJob(db: Db, events: JobEvents, id: string): Promise<Job> {
 	return transition(db, events, id, 'running', 'stopped', 'stop');
 }
 
-/** A new queued job with the configuration of a finished one (and a fresh seed, as a real re-run has). */
+/**
+ * "Run again": a new job with the config and tags of a finished one, named `NAME (2)`,
+ * `NAME (3)`, … and a fresh seed, as a real re-run has. A simulated copy starts at once
+ * (one click, as the button says); an external one waits for its script.
+ */
 export async function cloneJob(db: Db, events: JobEvents, id: string): Promise<Job> {
 	const source = await findJob(db, id);
 	if (!source || !isTerminal(source.status)) return refuse(db, id, 'clone');
+	const startNow = source.source === 'simulated';
 	const job = toJob(
 		await insertJob(db, {
-			name: source.name,
+			name: nextCopyName(source.name, await namesLike(db, baseName(source.name))),
+			config: jsonb(source.config ?? {}),
+			tags: arrayLiteral(source.tags),
+			...(startNow ? { status: 'running' as const, started_at: new Date() } : {}),
 			source: source.source,
 			base_model: source.base_model,
 			dataset: source.dataset,
@@ -154,4 +164,69 @@ export async function finishExternal(
 		db
 	);
 	return true;
+}
+
+/** The error of an external job whose script went silent; a late point or heartbeat revives it. */
+export const LOST_CONTACT_ERROR = 'lost contact with the training script';
+
+async function announceAll(db: Db, events: JobEvents, ids: readonly string[]): Promise<Job[]> {
+	const jobs: Job[] = [];
+	for (const id of ids) {
+		const row = await findJob(db, id);
+		if (!row) continue;
+		const job = toJob(row);
+		await events.statusChanged(db, job);
+		jobs.push(job);
+	}
+	return jobs;
+}
+
+/**
+ * Fails every running external job not heard from (no points, no heartbeat) for
+ * `lostAfterS` seconds. One conditional UPDATE: of several instances sweeping at once,
+ * each job is failed (and announced) by exactly one.
+ */
+export async function failLostJobs(db: Db, events: JobEvents, lostAfterS: number): Promise<Job[]> {
+	const { rows } = await sql<{ id: string }>`
+		update jobs set ${statusAssignmentsSql(sql`'failed'::text`, sql`${LOST_CONTACT_ERROR}::text`)}
+		where source = 'external' and status = 'running' and deleting_at is null
+			and coalesce(last_contact_at, started_at, created_at) < now() - make_interval(secs => ${lostAfterS})
+		returning id`.execute(db);
+	return announceAll(
+		db,
+		events,
+		rows.map((row) => row.id)
+	);
+}
+
+/** Contact is written at most this often per job: a busy script's requests need not all touch the row. */
+const CONTACT_RESOLUTION = "interval '1 second'";
+
+/**
+ * Records that an external job's script was heard from. A job failed for lost contact
+ * is running again (its error cleared), and that is announced like any status change.
+ * Returns whether it was revived.
+ */
+export async function recordContact(db: Db, events: JobEvents, id: string): Promise<boolean> {
+	const { rows: revived } = await sql<{ id: string }>`
+		update jobs set ${statusAssignmentsSql(sql`'running'::text`, sql`null::text`)}, last_contact_at = now()
+		where id = ${id} and source = 'external' and status = 'failed' and error = ${LOST_CONTACT_ERROR}
+		returning id`.execute(db);
+	if (revived.length > 0) {
+		await announceAll(db, events, [id]);
+		return true;
+	}
+	await db
+		.updateTable('jobs')
+		.set({ last_contact_at: sql<Date>`now()` })
+		.where('id', '=', id)
+		.where('source', '=', 'external')
+		.where((eb) =>
+			eb.or([
+				eb('last_contact_at', 'is', null),
+				eb('last_contact_at', '<', sql<Date>`now() - ${sql.raw(CONTACT_RESOLUTION)}`)
+			])
+		)
+		.execute();
+	return false;
 }

@@ -1,12 +1,11 @@
 import { badRequest } from '../errors';
 import { MAX_PAGE_SIZE } from './metrics.repository';
 import { VALUES_PER_COLUMN } from './curve.service';
+import { POINTS_PER_COLUMN } from '../../training/downsample';
 import { keyProblem, MAX_KEYS_PER_JOB } from '../../training/metrics';
 
 export const DEFAULT_PAGE_SIZE = 1_000;
 const KNOWN = ['after', 'limit', 'maxPoints', 'key', 'keys', 'fromStep', 'toStep'];
-/** Today's downsample keeps up to 6 points per column (first, last, lowest and highest loss and accuracy). */
-export const POINTS_PER_COLUMN = 6;
 const MAX_STEP = 2 ** 31 - 1;
 
 function wholeNumber(name: string, raw: string, min: number, max: number): number {

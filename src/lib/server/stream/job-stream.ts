@@ -4,6 +4,7 @@ import type { EventBus, JobEvent } from '../events/event-bus';
 import { getJob } from '../jobs/jobs.service';
 import { listPoints } from '../metrics/curve.service';
 import { findKey, keyNames, listRowsAfter, type StoredRow } from '../metrics/metrics.repository';
+import { historyPageSizes } from './history-pages';
 import { SseConnection, type SseOptions } from './sse-connection';
 import type { StreamPosition } from './stream-position';
 import { isTerminal, type Job, type MetricPoint } from '../../training/job';
@@ -101,21 +102,24 @@ export async function openJobStream(
 		sent = upTo;
 	}
 
+	const nextPageSize = historyPageSizes(deps.options.historyBatch);
+
 	async function catchUp(): Promise<void> {
 		for (;;) {
 			await connection.waitForRoom();
 			if (connection.closed) return;
+			const limit = nextPageSize();
 			if (format.version === 2) {
-				const page = await listRowsAfter(deps.db, jobId, sent, deps.options.historyBatch);
+				const page = await listRowsAfter(deps.db, jobId, sent, limit);
 				if (page.length === 0 || connection.closed) return;
 				sendRows(await toRows(page));
-				if (page.length < deps.options.historyBatch) return;
+				if (page.length < limit) return;
 			} else {
-				const page = await listPoints(deps.db, job, { afterStep: sent, limit: deps.options.historyBatch });
+				const page = await listPoints(deps.db, job, { afterStep: sent, limit });
 				if (page.length === 0 || connection.closed) return;
 				connection.send(metricsFrame(page));
 				sent = page.at(-1)!.step;
-				if (page.length < deps.options.historyBatch) return;
+				if (page.length < limit) return;
 			}
 		}
 	}

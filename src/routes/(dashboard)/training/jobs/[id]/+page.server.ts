@@ -1,5 +1,8 @@
 import { fail, redirect } from '@sveltejs/kit';
+import { mayEditJobs } from '$lib/server/auth/may-edit';
 import { HttpError } from '$lib/server/errors';
+import { patchJob } from '$lib/server/jobs/job-edits';
+import { tagsFromText } from '$lib/training/run-fields';
 import { orPageError } from '$lib/server/http';
 import { parseJobId } from '$lib/server/ids';
 import { getJob } from '$lib/server/jobs/jobs.service';
@@ -15,10 +18,10 @@ import type { Actions } from './$types';
  */
 const HISTORY_POINTS = 3_000;
 
-export async function load({ params }) {
+export async function load(event) {
 	return orPageError(async () => {
-		const job = await getJob(db(), parseJobId(params.id));
-		return { job, history: await readCurve(db(), job, HISTORY_POINTS) };
+		const job = await getJob(db(), parseJobId(event.params.id));
+		return { job, history: await readCurve(db(), job, HISTORY_POINTS), mayEdit: mayEditJobs(event) };
 	});
 }
 
@@ -40,5 +43,12 @@ export const actions: Actions = {
 		const result = await attempt(() => cloneJob(db(), events(), parseJobId(params.id)));
 		if (result.failure) return result.failure;
 		redirect(303, `/training/jobs/${result.value!.id}`);
+	},
+	notes: async (event) => {
+		if (!mayEditJobs(event)) return fail(403, { notesError: 'You may look at this run, not change it.' });
+		const form = await event.request.formData();
+		const change = { tags: tagsFromText(String(form.get('tags') ?? '')), note: String(form.get('note') ?? '') };
+		const result = await attempt(() => patchJob(db(), events(), parseJobId(event.params.id), change));
+		if (result.failure) return fail(result.failure.status, { notesError: result.failure.data.error });
 	}
 };
