@@ -102,7 +102,9 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 			headers: { 'last-event-id': '-3' }
 		});
 		expect(badId.status).toBe(400);
-		expect((await badId.json()).error).toMatch(/Last-Event-ID must be a step number/);
+		expect((await badId.json()).error).toMatch(
+			/Last-Event-ID must be a step \(or, with v=2, a position\): a whole number, 0 or more; it is "-3"/
+		);
 	});
 
 	it('sends a heartbeat comment while nothing happens', async () => {
