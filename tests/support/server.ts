@@ -12,6 +12,40 @@ const BUILD_ENTRY = path.resolve('build/index.js');
 export const TEST_TOKEN = 'vpr_test-token-for-the-vapor-test-servers-0000';
 export const authorization = (token = TEST_TOKEN) => ({ authorization: `Bearer ${token}` });
 
+/**
+ * The admin every test server creates at start (VAPOR_ADMIN_USERNAME/PASSWORD); the
+ * bootstrap token belongs to it. Tests of other roles add users through Settings.
+ */
+export const TEST_ADMIN = { username: 'admin', password: 'test-admin-password-0000' };
+
+/**
+ * Test servers all listen on 127.0.0.1, and cookies do not tell ports apart: each
+ * server gets a session cookie of its own name, so that one browser can be signed in
+ * to several (VAPOR_SESSION_COOKIE, meant for two Vapors on one host name).
+ */
+export const sessionCookieName = (port: number) => `vapor_session_${port}`;
+
+/**
+ * Signs in over HTTP, as the sign-in form does, and returns the session cookie
+ * (`name=value`) to send as a Cookie header.
+ */
+export async function signIn(url: string, credentials = TEST_ADMIN): Promise<{ name: string; value: string }> {
+	const response = await fetch(`${url}/sign-in`, {
+		method: 'POST',
+		redirect: 'manual',
+		headers: { origin: url, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+		body: new URLSearchParams({ ...credentials, next: '/training/jobs' })
+	});
+	const cookie = response.headers
+		.getSetCookie()
+		.map((header) => header.split(';')[0]!)
+		.find((pair) => pair.startsWith('vapor_session'));
+	if (response.status !== 303 || !cookie)
+		throw new Error(`sign-in as ${credentials.username} failed: ${response.status} ${await response.text()}`);
+	const [name, value] = cookie.split('=') as [string, string];
+	return { name, value };
+}
+
 export interface RunningServer {
 	url: string;
 	port: number;
@@ -37,9 +71,12 @@ export async function startServer(
 			PATH: process.env.PATH ?? '',
 			HOST: '127.0.0.1',
 			PORT: String(chosenPort),
-			ORIGIN: `http://127.0.0.1:${chosenPort}`,
+			// No ORIGIN: the built server must work at whatever address it is reached by.
 			VAPOR_DEMO: '0',
 			VAPOR_BOOTSTRAP_TOKEN: TEST_TOKEN,
+			VAPOR_ADMIN_USERNAME: TEST_ADMIN.username,
+			VAPOR_ADMIN_PASSWORD: TEST_ADMIN.password,
+			VAPOR_SESSION_COOKIE: sessionCookieName(chosenPort),
 			// As `npm start` and the Dockerfile set it: room for 10,000 points in one request.
 			BODY_SIZE_LIMIT: '4M',
 			...env

@@ -2,11 +2,18 @@ import { api } from '$lib/server/http';
 import { parseJobId } from '$lib/server/ids';
 import { openJobStream } from '$lib/server/stream/job-stream';
 import { parseStreamPosition } from '$lib/server/stream/stream-position';
-import { streams } from '$lib/server/vapor';
+import { getJob } from '$lib/server/jobs/jobs.service';
+import { streamHeadResponse } from '$lib/server/stream/sse-connection';
+import { db, streams } from '$lib/server/vapor';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = api(async ({ params, request, url }) => {
 	const id = parseJobId(params.id);
 	const position = parseStreamPosition(request.headers.get('last-event-id'), url.searchParams.get('after'));
 	return openJobStream(streams(), id, position, request.signal);
+});
+
+export const HEAD: RequestHandler = api(async ({ params }) => {
+	await getJob(db(), parseJobId(params.id));
+	return streamHeadResponse();
 });
