@@ -3,7 +3,7 @@
 // Last-Event-ID, so a dropped connection or a server restart loses and repeats nothing.
 //
 //   node docs/examples/follow-job.mjs http://127.0.0.1:3000 JOB_ID
-// VAPOR_TOKEN=vpr_… sends the token (needed when the server has VAPOR_READ_TOKEN_REQUIRED=1).
+// VAPOR_TOKEN=vpr_… sends the token (needed unless the server has VAPOR_PUBLIC_READ=1).
 import { EventSource } from 'eventsource';
 
 const [base = 'http://127.0.0.1:3000', jobId] = process.argv.slice(2);

@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Each test starts one or two servers, and signing in runs scrypt: slow on a shared two-core machine.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 120_000 });
 import { createTestStore, type TestStore } from '../support/databases';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster';
 import { rawRequest } from '../support/raw-http';
@@ -50,7 +53,10 @@ describe('the first admin, from the link the server prints', () => {
 				body: form({ code, username: 'ada', password: 'ada password 1234', confirm: 'ada password 1234' })
 			});
 			expect(created.status).toBe(303);
-			const cookie = created.headers.getSetCookie().find((c) => c.startsWith('vapor_session'))!.split(';')[0]!;
+			const cookie = created.headers
+				.getSetCookie()
+				.find((c) => c.startsWith('vapor_session'))!
+				.split(';')[0]!;
 			expect((await fetch(`${server.url}/training/jobs`, { headers: { cookie } })).status).toBe(200);
 
 			const again = await rawRequest(server.url, 'POST', '/setup', {
@@ -133,18 +139,20 @@ describe('while the database is away', () => {
 	afterAll(() => cluster?.stop());
 
 	it('dashboard pages and form actions answer 503 with a page that says so', async () => {
-		for (const env of [{}, { VAPOR_AUTH: 'off' }]) {
+		for (const env of [{}, { VAPOR_AUTH: 'off' }] as Record<string, string>[]) {
 			const server = await startServer({ DATABASE_URL: cluster.url, ...env });
 			try {
 				const session = env.VAPOR_AUTH ? undefined : await signIn(server.url);
 				const cookie = session ? `${session.name}=${session.value}` : '';
 				cluster.stopServerOnly();
-				const page = await rawRequest(server.url, 'GET', '/training/jobs', { headers: { cookie, accept: 'text/html' } });
+				const page = await rawRequest(server.url, 'GET', '/training/jobs', {
+					headers: { cookie, accept: 'text/html' }
+				});
 				expect(page.status, JSON.stringify(env)).toBe(503);
 				expect(page.body).toMatch(/database is not reachable/);
 				const action = await rawRequest(server.url, 'POST', '/training/jobs/new', {
-					headers: { cookie, origin: server.url, 'content-type': FORM },
-					body: form({ name: 'x', baseModel: 'resnet-18', dataset: 'mnist' })
+					headers: { cookie, origin: server.url, 'content-type': FORM, accept: 'text/html' },
+					body: form({ name: 'x', baseModel: 'resnet-18', dataset: 'mnist', epochs: '1', learningRate: '0.001', batchSize: '8' })
 				});
 				expect(action.status, JSON.stringify(env)).toBe(503);
 				expect(action.body).toMatch(/database is not reachable/);
@@ -164,7 +172,10 @@ describe('VAPOR_ADMIN_USERNAME + VAPOR_ADMIN_PASSWORD', () => {
 			let server = await startServer(store.env);
 			const old = await signIn(server.url);
 			await server.stop();
-			server = await startServer({ ...store.env, VAPOR_ADMIN_PASSWORD: 'a different password 99' }, { port: server.port });
+			server = await startServer(
+				{ ...store.env, VAPOR_ADMIN_PASSWORD: 'a different password 99' },
+				{ port: server.port }
+			);
 			try {
 				expect(server.output()).toMatch(/reset the admin from VAPOR_ADMIN_USERNAME/);
 				const oldCookie = `${old.name}=${old.value}`;

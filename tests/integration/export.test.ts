@@ -128,10 +128,14 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 	});
 
 	it('exports a job without points as a header, or an empty list', async () => {
-		expect(await (await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.csv`, { headers: authorization() })).text()).toBe(
-			'step,epoch,loss,accuracy,recorded_at\n'
-		);
-		const document = await (await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.json`, { headers: authorization() })).json();
+		expect(
+			await (
+				await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.csv`, { headers: authorization() })
+			).text()
+		).toBe('step,epoch,loss,accuracy,recorded_at\n');
+		const document = await (
+			await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.json`, { headers: authorization() })
+		).json();
 		expect(document.metrics).toEqual([]);
 		expect(document.job.name).toBe('nothing yet');
 	});
@@ -145,7 +149,9 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 		expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
 		expect((await missing.json()).error).toMatch(/No job has the id/);
 
-		const bad = await fetch(`${server.url}/api/training/jobs/not-a-job/metrics.${format}`, { headers: authorization() });
+		const bad = await fetch(`${server.url}/api/training/jobs/not-a-job/metrics.${format}`, {
+			headers: authorization()
+		});
 		expect(bad.status).toBe(400);
 		expect((await bad.json()).error).toMatch(/"not-a-job" is not a job id/);
 	});

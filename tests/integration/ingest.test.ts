@@ -49,7 +49,8 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		postRaw(`/api/training/jobs/${id}/metrics`, typeof body === 'string' ? body : JSON.stringify(body), headers);
 	const stored = (id: string): Promise<MetricPoint[]> => api.allPoints(id);
 	const jobCount = async () =>
-		((await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as { jobs: Job[] }).jobs.length;
+		((await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as { jobs: Job[] })
+			.jobs.length;
 
 	it('creates an external job with free-text model and dataset; the simulator never writes to it', async () => {
 		const job = await externalJob({ epochs: 2 });

@@ -31,7 +31,11 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 			body
 		});
 	const jobCount = async () =>
-		((await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as { jobs: unknown[] }).jobs.length;
+		(
+			(await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as {
+				jobs: unknown[];
+			}
+		).jobs.length;
 
 	it('creates a job and reads it back, newest first in the list', async () => {
 		const first = await post(JSON.stringify({ ...validJob, name: 'first' }));
@@ -145,7 +149,9 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 		expect(notAnId.status).toBe(400);
 		expect((await notAnId.json()).error).toMatch(/is not a job id/);
 
-		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000`, { headers: authorization() });
+		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000`, {
+			headers: authorization()
+		});
 		expect(missing.status).toBe(404);
 		expect((await missing.json()).error).toMatch(/No job has the id/);
 	});

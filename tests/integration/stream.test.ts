@@ -87,13 +87,17 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 	});
 
 	it('answers 404 for an unknown job and 400 for a position that is not a step, before any stream', async () => {
-		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000/stream`, { headers: authorization() });
+		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000/stream`, {
+			headers: authorization()
+		});
 		expect(missing.status).toBe(404);
 		expect(missing.headers.get('content-type')).toMatch(/application\/json/);
 		expect((await missing.json()).error).toMatch(/No job has the id/);
 
 		const job = await api.createJob({ name: 'q' });
-		const badAfter = await fetch(`${server.url}/api/training/jobs/${job.id}/stream?after=ten`, { headers: authorization() });
+		const badAfter = await fetch(`${server.url}/api/training/jobs/${job.id}/stream?after=ten`, {
+			headers: authorization()
+		});
 		expect(badAfter.status).toBe(400);
 		expect((await badAfter.json()).error).toMatch(/"after" must be a step number.*"latest"/);
 		const badId = await fetch(`${server.url}/api/training/jobs/${job.id}/stream`, {

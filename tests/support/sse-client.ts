@@ -28,7 +28,9 @@ export function readStream(
 	return new Promise((resolve, reject) => {
 		// With the test token unless the caller says otherwise (`authorization: ''` sends none).
 		const sent = Object.fromEntries(
-			Object.entries({ accept: 'text/event-stream', ...authorization(), ...headers }).filter(([, value]) => value !== '')
+			Object.entries({ accept: 'text/event-stream', ...authorization(), ...headers }).filter(
+				([, value]) => value !== ''
+			)
 		);
 		const request = http.get(url, { headers: sent }, (response) => {
 			const parser = new SseParser();

@@ -66,7 +66,9 @@ function proxySettings(env: NodeJS.ProcessEnv, mode: AuthMode): VaporConfig['pro
 	if (mode !== 'proxy') return undefined;
 	const header = env.VAPOR_AUTH_PROXY_HEADER?.trim().toLowerCase() ?? '';
 	if (!/^[a-z0-9-]+$/.test(header))
-		throw new ConfigError('VAPOR_AUTH=proxy needs VAPOR_AUTH_PROXY_HEADER: the header the proxy puts the user name in.');
+		throw new ConfigError(
+			'VAPOR_AUTH=proxy needs VAPOR_AUTH_PROXY_HEADER: the header the proxy puts the user name in.'
+		);
 	const trusted = (env.VAPOR_TRUSTED_PROXIES ?? '')
 		.split(',')
 		.map((address) => address.trim())

@@ -114,7 +114,8 @@ async function prepareAccess(config: VaporConfig, db: Db, dev: boolean): Promise
 	}
 	if (config.admin) {
 		const outcome = await ensureEnvAdmin(db, config.admin);
-		if (outcome !== 'unchanged') log.info(`${outcome} the admin from VAPOR_ADMIN_USERNAME`, { user: config.admin.username });
+		if (outcome !== 'unchanged')
+			log.info(`${outcome} the admin from VAPOR_ADMIN_USERNAME`, { user: config.admin.username });
 	}
 	if (config.authMode === 'on' && !(await hasUsers(db))) {
 		const code = randomBytes(24).toString('base64url');

@@ -86,7 +86,8 @@ export async function ensureEnvAdmin(
 		});
 		return 'created';
 	}
-	const samePassword = existing.password_hash !== null && (await verifyPassword(admin.password, existing.password_hash));
+	const samePassword =
+		existing.password_hash !== null && (await verifyPassword(admin.password, existing.password_hash));
 	if (samePassword && existing.role === 'admin') return 'unchanged';
 	await updateUser(db, existing.id, { role: 'admin', password_hash: await hashPassword(admin.password) });
 	if (!samePassword) await deleteUserSessions(db, existing.id);
@@ -148,7 +149,9 @@ export async function checkCredentials(db: Db, username: string, password: strin
 	const wait = Math.max(byAccount.retryAfter(accountKey), byAddress.retryAfter(address));
 	if (wait > 0) throw new TooManyAttempts(wait);
 	const row = username.trim() ? await findUserByName(db, username.trim()) : undefined;
-	const ok = row?.password_hash ? await verifyPassword(password, row.password_hash) : (await burnPasswordCheck(password), false);
+	const ok = row?.password_hash
+		? await verifyPassword(password, row.password_hash)
+		: (await burnPasswordCheck(password), false);
 	if (!ok || !row) {
 		byAccount.fail(accountKey);
 		byAddress.fail(address);
@@ -178,7 +181,9 @@ export async function createAccount(db: Db, username: string, role: string, pass
 	if (!isRole(role)) throw badRequest('Choose a role: viewer, editor or admin.', { role: 'Choose a role.' });
 	checkNewPassword(password, username);
 	try {
-		return toAccount(await insertUser(db, { username: username.trim(), role, password_hash: await hashPassword(password) }));
+		return toAccount(
+			await insertUser(db, { username: username.trim(), role, password_hash: await hashPassword(password) })
+		);
 	} catch (error) {
 		if ((error as { code?: string }).code === UNIQUE_VIOLATION)
 			throw conflict(`A user named "${username.trim()}" already exists.`);

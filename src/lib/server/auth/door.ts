@@ -53,7 +53,11 @@ export async function door(event: RequestEvent): Promise<Response | undefined> {
 			cookieBased: !request.headers.has('authorization') && event.cookies.get(cfg.sessionCookie) !== undefined
 		});
 		if (refusal) {
-			log.warn('refused a cross-site request', { method, route: event.route.id, origin: request.headers.get('origin') });
+			log.warn('refused a cross-site request', {
+				method,
+				route: event.route.id,
+				origin: request.headers.get('origin')
+			});
 			throw new HttpError(403, refusal);
 		}
 
@@ -86,7 +90,8 @@ export async function door(event: RequestEvent): Promise<Response | undefined> {
 			throw new HttpError(401, 'You are signed out: sign in again, then repeat what you did.');
 		}
 		throw new HttpError(403, forbiddenMessage(identity, rule.access));
-	} catch (caught) {
+	} catch (thrown) {
+		let caught = thrown;
 		if (isDatabaseUnavailable(caught)) {
 			if (api) return errorResponse(caught, event);
 			log.warn('database unavailable at the door', { method, path: event.url.pathname, error: caught });
@@ -110,7 +115,9 @@ function forbiddenMessage(identity: Identity, needed: Access): string {
 /** The page to come back to after signing in: this server's own path only. */
 function nextPath(url: URL): string {
 	const path = url.pathname.replace(/\/__data\.json$/, '') || '/';
-	return path.startsWith('/') && !path.startsWith('//') ? path + url.search.replace(/[?&]x-sveltekit-invalidated=[^&]*/, '') : '/';
+	return path.startsWith('/') && !path.startsWith('//')
+		? path + url.search.replace(/[?&]x-sveltekit-invalidated=[^&]*/, '')
+		: '/';
 }
 
 async function identify(event: RequestEvent, cfg: VaporConfig, api: boolean): Promise<Identity> {

@@ -44,7 +44,8 @@ export async function signInAction(event: RequestEvent) {
 		const account = await checkCredentials(db(), username, field(form, 'password'), clientAddress(event));
 		await signInAs(event, account.id);
 	} catch (error) {
-		if (error instanceof TooManyAttempts) event.setHeaders({ 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) });
+		if (error instanceof TooManyAttempts)
+			event.setHeaders({ 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) });
 		if (error instanceof HttpError) return fail(error.status, { username, error: error.message });
 		throw error;
 	}
@@ -79,7 +80,11 @@ export async function setupAction(event: RequestEvent) {
 		});
 	const password = field(form, 'password');
 	if (password !== field(form, 'confirm'))
-		return fail(400, { username, error: 'The two passwords differ.', fields: { confirm: 'The two passwords differ.' } });
+		return fail(400, {
+			username,
+			error: 'The two passwords differ.',
+			fields: { confirm: 'The two passwords differ.' }
+		});
 	try {
 		const admin = await createFirstAdmin(db(), username, password);
 		consumeSetupCode();

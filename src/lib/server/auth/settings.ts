@@ -24,7 +24,10 @@ export async function settingsPage(event: RequestEvent) {
 	const identity = event.locals.identity;
 	const admin = isAdmin(identity);
 	return {
-		tokens: await listTokens(db(), admin ? undefined : (identity.account?.id ?? '00000000-0000-0000-0000-000000000000')),
+		tokens: await listTokens(
+			db(),
+			admin ? undefined : (identity.account?.id ?? '00000000-0000-0000-0000-000000000000')
+		),
 		users: admin && config().authMode !== 'off' ? await listAccounts(db()) : undefined,
 		audit: admin ? await listAudit(db()) : undefined,
 		me: identity.account?.id

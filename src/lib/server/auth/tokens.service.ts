@@ -58,7 +58,8 @@ export async function createToken(
 ): Promise<{ token: string; info: TokenInfo }> {
 	const problem = tokenNameProblem(name);
 	if (problem) throw badRequest(problem, { name: problem });
-	if (scope !== 'read' && scope !== 'write') throw badRequest('A token\'s scope is read or write.', { scope: 'Choose read or write.' });
+	if (scope !== 'read' && scope !== 'write')
+		throw badRequest("A token's scope is read or write.", { scope: 'Choose read or write.' });
 	if (scope === 'write' && maker.owner && roleAccess(maker.owner.role) === 'read')
 		throw badRequest('A viewer can make read tokens only: a token can do no more than its owner.', {
 			scope: 'Viewers make read tokens only.'
@@ -141,7 +142,12 @@ export async function ensureBootstrapToken(
 	ownerId?: string
 ): Promise<'stored' | 'known' | 'name taken'> {
 	const tokenHash = hashToken(token);
-	const values = { name: BOOTSTRAP_TOKEN_NAME, token_hash: tokenHash, hint: tokenHint(token), user_id: ownerId ?? null };
+	const values = {
+		name: BOOTSTRAP_TOKEN_NAME,
+		token_hash: tokenHash,
+		hint: tokenHint(token),
+		user_id: ownerId ?? null
+	};
 	if (await insertTokenIfAbsent(db, values)) return 'stored';
 	if (!(await findTokenByHash(db, tokenHash))) return 'name taken';
 	if (ownerId) await setTokenOwner(db, tokenHash, ownerId);

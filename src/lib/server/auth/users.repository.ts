@@ -6,7 +6,10 @@ export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 
 export async function countUsers(db: Db): Promise<number> {
-	const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+	const row = await db
+		.selectFrom('users')
+		.select((eb) => eb.fn.countAll<string>().as('n'))
+		.executeTakeFirstOrThrow();
 	return Number(row.n);
 }
 
@@ -32,7 +35,11 @@ export async function findUserById(db: Db, id: string): Promise<UserRow | undefi
 }
 
 export async function listUserRows(db: Db): Promise<UserRow[]> {
-	return db.selectFrom('users').selectAll().orderBy(sql`lower(username)`).execute();
+	return db
+		.selectFrom('users')
+		.selectAll()
+		.orderBy(sql`lower(username)`)
+		.execute();
 }
 
 export async function insertUser(
