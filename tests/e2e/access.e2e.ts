@@ -38,6 +38,8 @@ test.describe.serial('access: from the setup link to roles', () => {
 	};
 
 	test('the printed link creates the first admin, who adds a viewer and an editor', async ({ page }) => {
+		// A long walk, with a dozen scrypt hashes and four screenshot sets.
+		test.setTimeout(180_000);
 		const printed = /http:\/\/localhost:\d+(\/setup\?code=[\w-]+)/.exec(server.output());
 		expect(printed, server.output()).not.toBeNull();
 
@@ -113,6 +115,7 @@ test.describe.serial('access: from the setup link to roles', () => {
 	});
 
 	test('a viewer sees the job but no Start; an editor starts it', async ({ page }) => {
+		test.setTimeout(90_000);
 		await signInAs(page, 'vera', 'vera password 1234');
 		const queued = page.locator('tbody tr', { has: page.locator('[data-status="queued"]') }).first();
 		await queued.locator('td.name a').click();

@@ -152,7 +152,14 @@ describe('while the database is away', () => {
 				expect(page.body).toMatch(/database is not reachable/);
 				const action = await rawRequest(server.url, 'POST', '/training/jobs/new', {
 					headers: { cookie, origin: server.url, 'content-type': FORM, accept: 'text/html' },
-					body: form({ name: 'x', baseModel: 'resnet-18', dataset: 'mnist', epochs: '1', learningRate: '0.001', batchSize: '8' })
+					body: form({
+						name: 'x',
+						baseModel: 'resnet-18',
+						dataset: 'mnist',
+						epochs: '1',
+						learningRate: '0.001',
+						batchSize: '8'
+					})
 				});
 				expect(action.status, JSON.stringify(env)).toBe(503);
 				expect(action.body).toMatch(/database is not reachable/);

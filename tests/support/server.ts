@@ -13,6 +13,12 @@ export const TEST_TOKEN = 'vpr_test-token-for-the-vapor-test-servers-0000';
 export const authorization = (token = TEST_TOKEN) => ({ authorization: `Bearer ${token}` });
 
 /**
+ * For the benchmarks, which read without credentials as they did before accounts: they
+ * measure streams and exports, not the door. Writes still need the token.
+ */
+export const BENCH_READS = { VAPOR_PUBLIC_READ: '1' };
+
+/**
  * The admin every test server creates at start (VAPOR_ADMIN_USERNAME/PASSWORD); the
  * bootstrap token belongs to it. Tests of other roles add users through Settings.
  */
