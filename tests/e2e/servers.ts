@@ -54,5 +54,5 @@ export async function startTempServer({
 	};
 }
 
-/** Starting PGlite, migrating and seeding takes several seconds on this machine. */
-export const SERVER_START_TIMEOUT = 60_000;
+/** Starting PGlite, migrating, seeding and signing in takes several seconds on this machine, more under load. */
+export const SERVER_START_TIMEOUT = 150_000;

@@ -95,8 +95,9 @@ export async function startServer(
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 	const url = `http://127.0.0.1:${chosenPort}`;
-	// PGlite's start (WASM, then migrations) takes 5–20 s on a loaded two-core machine.
-	const deadline = Date.now() + 60_000;
+	// PGlite's start (WASM, then migrations, then the admin's scrypt hash) takes 5–20 s on a
+	// loaded two-core machine, and over a minute when every agent on it is testing at once.
+	const deadline = Date.now() + 120_000;
 	for (;;) {
 		if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
 		try {
@@ -107,7 +108,7 @@ export async function startServer(
 		}
 		if (Date.now() > deadline) {
 			child.kill('SIGKILL');
-			throw new Error(`server did not become healthy in 60 s:\n${output}`);
+			throw new Error(`server did not become healthy in 120 s:\n${output}`);
 		}
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
