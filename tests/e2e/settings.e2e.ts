@@ -74,6 +74,8 @@ test.describe('settings: API tokens', () => {
 	});
 
 	test('create an external job from the form; it runs when the script posts points', async ({ page }) => {
+		// Four screenshot variants and a live run: over 30 s when the shared machine is loaded.
+		test.setTimeout(90_000);
 		await page.goto(`${server.url}/settings`);
 		await page.getByLabel('Token name').fill('form job script');
 		await page.getByRole('button', { name: 'Create token' }).click();
