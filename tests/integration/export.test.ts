@@ -159,12 +159,16 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 	it('stops reading when the client goes away, and keeps serving', async () => {
 		// Read the first bytes with a tiny receive window, then drop the connection.
 		const firstBytes = await new Promise<string>((resolve, reject) => {
-			const request = http.get(`${server.url}/api/training/jobs/${jobId}/metrics.csv`, (response) => {
-				response.once('data', (chunk: Buffer) => {
-					request.destroy();
-					resolve(chunk.toString('utf8'));
-				});
-			});
+			const request = http.get(
+				`${server.url}/api/training/jobs/${jobId}/metrics.csv`,
+				{ headers: authorization() },
+				(response) => {
+					response.once('data', (chunk: Buffer) => {
+						request.destroy();
+						resolve(chunk.toString('utf8'));
+					});
+				}
+			);
 			request.on('error', (error) =>
 				(error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)
 			);

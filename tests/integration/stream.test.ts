@@ -159,6 +159,8 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 			'-sN',
 			'--max-time',
 			'20',
+			'-H',
+			`Authorization: ${authorization().authorization}`,
 			`${server.url}/api/training/jobs/${job.id}/stream`
 		]);
 		const events = new SseParser().push(stdout);
@@ -226,7 +228,7 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 
 		const socket = net.connect(server.port, '127.0.0.1');
 		socket.write(
-			`GET /api/training/jobs/${jobId!}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`
+			`GET /api/training/jobs/${jobId!}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: ${authorization().authorization}\r\n\r\n`
 		);
 		let raw = '';
 		socket.setEncoding('utf8');
