@@ -49,7 +49,7 @@ describe('the first admin, from the link the server prints', () => {
 			const created = await fetch(`${server.url}/setup`, {
 				method: 'POST',
 				redirect: 'manual',
-				headers: { origin: server.url, 'content-type': FORM },
+				headers: { origin: server.url, 'content-type': FORM, accept: 'text/html' },
 				body: form({ code, username: 'ada', password: 'ada password 1234', confirm: 'ada password 1234' })
 			});
 			expect(created.status).toBe(303);

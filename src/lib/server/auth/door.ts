@@ -78,7 +78,8 @@ export async function door(event: RequestEvent): Promise<Response | undefined> {
 		if (anonymousRead) return undefined;
 		if (identity.access !== 'none' && allows(identity.access, rule.access)) return undefined;
 
-		if (identity.access === 'none') {
+		// With VAPOR_AUTH=off an API write still needs a token: a 401 that says so, not a 403.
+		if (identity.access === 'none' || (identity.via === 'open' && rule.api)) {
 			if (rule.api) {
 				throw unauthorized(
 					safe
