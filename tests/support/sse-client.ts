@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { SseParser, type ParsedEvent } from '../../src/lib/training/sse';
+import { authorization } from './server';
 
 export interface RawStream {
 	status: number;
@@ -63,7 +64,13 @@ function readEvents(
 	onFirstEvent: () => void
 ): Promise<RawStream> {
 	return new Promise((resolve, reject) => {
-		const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
+		// With the test token unless the caller says otherwise (`authorization: ''` sends none).
+		const sent = Object.fromEntries(
+			Object.entries({ accept: 'text/event-stream', ...authorization(), ...headers }).filter(
+				([, value]) => value !== ''
+			)
+		);
+		const request = http.get(url, { headers: sent }, (response) => {
 			const parser = new SseParser();
 			const stream: RawStream = {
 				status: response.statusCode ?? 0,

@@ -151,3 +151,14 @@ export class SseConnection {
 		for (const cleanup of this.#cleanups.splice(0)) cleanup();
 	}
 }
+
+/**
+ * The answer to HEAD on an event stream: the headers a GET would get, at once, and no
+ * subscription (SvelteKit would otherwise run GET and hold the stream open for nobody).
+ */
+export function streamHeadResponse(): Response {
+	return new Response(null, {
+		status: 200,
+		headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+	});
+}
