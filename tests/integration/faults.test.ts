@@ -1,9 +1,11 @@
 import http from 'node:http';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient } from '../support/api-client';
+import { apiClient, stepsUpTo } from '../support/api-client';
 import { postgresProcesses, startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster';
 import { authorization, startServer, type RunningServer } from '../support/server';
+import { isTerminal, type Job } from '../../src/lib/training/job';
+import { readStream, stepsOf, type RawStream } from '../support/sse-client';
 import { waitFor } from '../support/wait';
 
 /**
@@ -112,6 +114,84 @@ describe('faults on Postgres', () => {
 		}
 		await expect.poll(async () => (await timed(jobs)).status, { timeout: 15_000 }).toBe(200);
 		expect((await timed(`${server.url}/healthz`)).status).toBe(200);
+	}, 60_000);
+
+	/** Holds every reader of the metrics table waiting (each read then meets its 2 s deadline) until released. */
+	const lockMetrics = async () => {
+		const holder = await sql.reserve();
+		await holder`begin`;
+		await holder`lock table metrics in access exclusive mode`;
+		return async () => {
+			await holder`rollback`;
+			holder.release();
+		};
+	};
+	const isTerminalStatus = (event: { event: string; data: string }) =>
+		event.event === 'status' && isTerminal((JSON.parse(event.data) as Job).status);
+
+	it("reads a stream's history again when a read fails once, and the stream goes on", async () => {
+		const jobId = await jobWithPoints(sql, server.url, 3_000);
+		const release = await lockMetrics();
+		const stream = readStream(`${server.url}/api/training/jobs/${jobId}/stream`, {
+			timeoutMs: 30_000,
+			stopWhen: (s) => stepsOf(s.events).at(-1) === 3_000
+		});
+		try {
+			await expect
+				.poll(
+					() =>
+						server.output().includes(`"message":"could not read a stream's points; trying again","jobId":"${jobId}"`),
+					{
+						timeout: 15_000
+					}
+				)
+				.toBe(true);
+		} finally {
+			await release();
+		}
+		const { events, ended } = await stream;
+		expect(ended).toBe(false);
+		expect(stepsOf(events)).toEqual(stepsUpTo(3_000));
+		expect(server.output()).not.toContain(
+			`"message":"dropping a stream; the client resumes by its last id","stream":"job","jobId":"${jobId}"`
+		);
+	}, 60_000);
+
+	it('drops a stream whose reads keep failing with a logged reason, and the client resumes losslessly', async () => {
+		const jobId = await jobWithPoints(sql, server.url, 3_000);
+		const url = `${server.url}/api/training/jobs/${jobId}/stream`;
+		const release = await lockMetrics();
+		let dropped: RawStream;
+		try {
+			dropped = await readStream(url, { timeoutMs: 30_000 });
+		} finally {
+			await release();
+		}
+		expect(dropped.status).toBe(200);
+		// Ended by the server, saying why, and never with a terminal status (the job is still open).
+		expect(dropped.ended).toBe(true);
+		expect(dropped.raw).toContain(': dropped: a step of the stream failed; reconnect with Last-Event-ID');
+		expect(dropped.events.some(isTerminalStatus)).toBe(false);
+		const line = server
+			.output()
+			.split('\n')
+			.find((l) => l.includes('"message":"dropping a stream') && l.includes(jobId));
+		expect(line).toBeDefined();
+		expect(JSON.parse(line!)).toMatchObject({
+			level: 'warn',
+			stream: 'job',
+			jobId,
+			after: 0,
+			error: { message: expect.any(String) }
+		});
+
+		const lastId = dropped.events.at(-1)?.lastEventId ?? '';
+		const resumed = await readStream(url, {
+			headers: { 'last-event-id': lastId },
+			timeoutMs: 30_000,
+			stopWhen: (s) => stepsOf(s.events).at(-1) === 3_000
+		});
+		expect([...stepsOf(dropped.events), ...stepsOf(resumed.events)]).toEqual(stepsUpTo(3_000));
 	}, 60_000);
 });
 

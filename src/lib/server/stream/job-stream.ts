@@ -1,6 +1,7 @@
 import type { Db } from '../db';
 import type { EventBus, JobEvent } from '../events/event-bus';
 import { getJob } from '../jobs/jobs.service';
+import { log } from '../log';
 import { listPoints } from '../metrics/metrics.repository';
 import { SseConnection, type SseOptions } from './sse-connection';
 import type { StreamPosition } from './stream-position';
@@ -14,6 +15,9 @@ export interface StreamDeps {
 }
 
 const encoder = new TextEncoder();
+/** Tries of one history or gap read before the stream is dropped, with a pause that grows between them. */
+const READ_ATTEMPTS = 3;
+const READ_RETRY_PAUSE_MS = 250;
 
 /**
  * The frame of a live points event, encoded once however many clients receive it:
@@ -45,13 +49,40 @@ export async function openJobStream(
 		return new Response(null, { status: 204 });
 	}
 
-	const connection = new SseConnection(deps.options, { stream: 'job', jobId }, signal);
+	const connection = new SseConnection(
+		deps.options,
+		{
+			stream: 'job',
+			jobId,
+			get after() {
+				return sent;
+			}
+		},
+		signal
+	);
+
+	/**
+	 * A read that fails under load (a deadline, a connection lost) is tried again after a
+	 * pause; live events wait behind it in run(). Only when every try fails is the stream
+	 * dropped, logged, and the client resumes by its last id.
+	 */
+	async function readPoints(): Promise<MetricPoint[]> {
+		for (let attempt = 1; ; attempt++) {
+			try {
+				return await listPoints(deps.db, jobId, { afterStep: sent, limit: deps.options.historyBatch });
+			} catch (error) {
+				if (attempt >= READ_ATTEMPTS || connection.closed) throw error;
+				log.warn("could not read a stream's points; trying again", { jobId, after: sent, attempt, error });
+				await new Promise((resolve) => setTimeout(resolve, READ_RETRY_PAUSE_MS * attempt));
+			}
+		}
+	}
 
 	async function catchUp(): Promise<void> {
 		for (;;) {
 			await connection.waitForRoom();
 			if (connection.closed) return;
-			const page = await listPoints(deps.db, jobId, { afterStep: sent, limit: deps.options.historyBatch });
+			const page = await readPoints();
 			if (page.length === 0 || connection.closed) return;
 			connection.send(metricsFrame(page));
 			sent = page.at(-1)!.step;
