@@ -14,15 +14,22 @@ export interface RawStream {
 
 /**
  * Reads an event stream over plain HTTP, exactly as sent. Stops when the server ends
- * it, when `stopWhen` says so, or after `timeoutMs`.
+ * it, when `stopWhen` says so, or after `timeoutMs` (which counts paused time too).
  */
 export function readStream(
 	url: string,
 	{
 		headers = {},
 		timeoutMs = 15_000,
-		stopWhen
-	}: { headers?: Record<string, string>; timeoutMs?: number; stopWhen?: (stream: RawStream) => boolean } = {}
+		stopWhen,
+		pauseWhen
+	}: {
+		headers?: Record<string, string>;
+		timeoutMs?: number;
+		stopWhen?: (stream: RawStream) => boolean;
+		/** A client that stops reading: when this returns a promise, nothing more is read until it settles. */
+		pauseWhen?: (stream: RawStream) => Promise<unknown> | undefined;
+	} = {}
 ): Promise<RawStream> {
 	return new Promise((resolve, reject) => {
 		const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
@@ -45,7 +52,12 @@ export function readStream(
 			response.on('data', (chunk: string) => {
 				stream.raw += chunk;
 				stream.events.push(...parser.push(chunk));
-				if (stopWhen?.(stream)) finish();
+				if (stopWhen?.(stream)) return finish();
+				const pause = pauseWhen?.(stream);
+				if (pause) {
+					response.pause();
+					void pause.finally(() => response.resume());
+				}
 			});
 			response.on('end', () => {
 				stream.ended = true;
