@@ -3,7 +3,7 @@
 # image that holds only build/, the production node_modules and package.json.
 # The Kysely migrations are bundled into build/ and run when the server starts.
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # Manifests (and the patches npm ci applies after installing) first, so the
 # npm ci layer is reused until they change.
@@ -13,7 +13,7 @@ RUN npm ci
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 # BODY_SIZE_LIMIT: room for 10,000 points in one POST …/metrics (adapter-node's default is 512K).
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 VAPOR_DATA_DIR=/app/.vapor BODY_SIZE_LIMIT=4M
 WORKDIR /app

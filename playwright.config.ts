@@ -8,6 +8,8 @@ import { defineConfig, devices } from '@playwright/test';
 export default defineConfig({
 	testDir: 'tests/e2e',
 	testMatch: '**/*.e2e.ts',
+	// screenshots.e2e.ts exists to draw docs/screenshots/: only `npm run screenshots` runs it.
+	testIgnore: process.env.VAPOR_SCREENSHOTS === '1' ? [] : ['**/screenshots.e2e.ts'],
 	globalSetup: './tests/e2e/global-setup.ts',
 	fullyParallel: false,
 	// Two cores: one browser plus the servers is what the machine holds comfortably.

@@ -199,7 +199,9 @@ export async function runExportSuite() {
 	const largest = csv.at(-1)!;
 	const flat = largest.serverRssMiB.peak - smallest.serverRssMiB.peak;
 	console.log(
-		`\nexport: peak RSS ${smallest.serverRssMiB.peak} MiB at ${smallest.points.toLocaleString('en')} points, ${largest.serverRssMiB.peak} MiB at ${largest.points.toLocaleString('en')} (${flat >= 0 ? '+' : ''}${round(flat)} MiB for ${round(largest.points / smallest.points)}× the points)`
+		`\nexport: peak RSS ${smallest.serverRssMiB.peak} MiB at ${smallest.points.toLocaleString('en')} points, ` +
+			`${largest.serverRssMiB.peak} MiB at ${largest.points.toLocaleString('en')} ` +
+			`(${flat >= 0 ? '+' : ''}${round(flat)} MiB for ${round(largest.points / smallest.points)}× the points)`
 	);
 	return {
 		build,

@@ -282,16 +282,19 @@ export async function runIngestSuite(): Promise<IngestFigures> {
 			}
 		]);
 		console.log(
-			`CPU during the rounds (% of one core): server ${figures.serverCpuPercent}, postgres ${figures.postgresCpuPercent}, bench ${figures.benchCpuPercent}; other work on the machine ${figures.otherCpuPercent}`
+			`CPU during the rounds (% of one core): server ${figures.serverCpuPercent}, postgres ${figures.postgresCpuPercent}, ` +
+				`bench ${figures.benchCpuPercent}; other work on the machine ${figures.otherCpuPercent}`
 		);
 		console.log(
 			`per-round ingest ÷ COPY: ${figures.roundRatios.join(', ')}; retried batch p50 ${round(figures.retryMs.p50)} ms`
 		);
 		console.log(
-			`without the metrics → jobs foreign key (not what ships): ${withoutForeignKey.pointsPerSecond} points/s, COPY ${withoutForeignKey.copyRowsPerSecond} rows/s, ratio ${withoutForeignKey.ratio}`
+			`without the metrics → jobs foreign key (not what ships): ${withoutForeignKey.pointsPerSecond} ` +
+				`points/s, COPY ${withoutForeignKey.copyRowsPerSecond} rows/s, ratio ${withoutForeignKey.ratio}`
 		);
 		console.log(
-			`targets: ≥ ${TARGET_POINTS_PER_S.toLocaleString('en-US')} points/s ${figures.targets.met.pointsPerSecond ? 'met' : 'NOT met'}; ≥ ${TARGET_RATIO} of COPY ${figures.targets.met.ratio ? 'met' : 'NOT met'}`
+			`targets: ≥ ${TARGET_POINTS_PER_S.toLocaleString('en-US')} points/s ${figures.targets.met.pointsPerSecond ? 'met' : 'NOT met'}; ` +
+				`≥ ${TARGET_RATIO} of COPY ${figures.targets.met.ratio ? 'met' : 'NOT met'}`
 		);
 		return figures;
 	} finally {

@@ -1,7 +1,7 @@
 /**
  * Suite "monitor": what a person opening a 1,000,000-point job waits for, on the built
  * server and a real Postgres.
- *   - history: GET …/metrics?maxPoints=1000 (block extremes, see metric-blocks.repository)
+ *   - history: GET …/metrics?maxPoints=1000 (block extremes, see metric-key-blocks.repository)
  *     against reading every point page by page, and against the same request with no
  *     stored blocks (every row read), in the same run;
  *   - the JavaScript the monitor page loads (gzip, as adapter-node serves it);
@@ -15,7 +15,7 @@ import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser } from '@playwright/test';
 import postgres from 'postgres';
 import { openDatabase } from '../src/lib/server/db';
-import { rollUpCompletedBlocks } from '../src/lib/server/metrics/metric-blocks.repository';
+import { rollUpCompletedBlocks } from '../src/lib/server/metrics/metric-key-blocks.repository';
 import { CHART_DRAWN_MARK } from '../src/lib/monitor/first-draw';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
 import { authorization, startServer } from '../tests/support/server';
@@ -138,9 +138,18 @@ async function timeToDrawnChart(browser: Browser, pageUrl: string): Promise<Summ
 		times.push((await drawnAt.jsonValue()) as number);
 		// Where the time went, for the first navigation: server, transfer, parse and hydrate.
 		if (run === 0) {
-			const timing = (await page.evaluate(
-				`(() => { const n = performance.getEntriesByType('navigation')[0]; return { responseStart: n.responseStart, responseEnd: n.responseEnd, domInteractive: n.domInteractive, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, transferKB: n.transferSize / 1024, bodyKB: n.decodedBodySize / 1024 }; })()`
-			)) as Record<string, number>;
+			const timing: Record<string, number> = await page.evaluate(() => {
+				const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+				return {
+					responseStart: n.responseStart,
+					responseEnd: n.responseEnd,
+					domInteractive: n.domInteractive,
+					domContentLoaded: n.domContentLoadedEventEnd,
+					load: n.loadEventEnd,
+					transferKB: n.transferSize / 1024,
+					bodyKB: n.decodedBodySize / 1024
+				};
+			});
 			firstNavigation = Object.fromEntries(Object.entries(timing).map(([key, value]) => [key, round(value)]));
 		}
 		await context.close();

@@ -53,7 +53,8 @@ async function waitForQuiet(): Promise<{ busyPercent: number; waitedSeconds: num
 		if (busyPercent < QUIET_PERCENT || Date.now() - started >= maxWaitMs) {
 			if (busyPercent >= QUIET_PERCENT)
 				console.log(
-					`machine still busy (${busyPercent} % CPU of ${machine().cpus * 100} %) after ${waitedSeconds} s: measuring anyway; figures will be low.`
+					`machine still busy (${busyPercent} % CPU of ${machine().cpus * 100} %) after ${waitedSeconds} s: ` +
+						'measuring anyway; figures will be low.'
 				);
 			return { busyPercent, waitedSeconds };
 		}

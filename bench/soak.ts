@@ -208,7 +208,8 @@ export async function runSoakSuite() {
 			}))
 		);
 		console.log(
-			`points delivered ${figures.pointsDelivered}; lost ${lost}; duplicated ${duplicated}; 5xx ${serverErrors}; jobs per instance ${JSON.stringify(figures.jobsPerInstance)}`
+			`points delivered ${figures.pointsDelivered}; lost ${lost}; duplicated ${duplicated}; ` +
+				`5xx ${serverErrors}; jobs per instance ${JSON.stringify(figures.jobsPerInstance)}`
 		);
 		return figures;
 	} finally {

@@ -439,7 +439,8 @@ export async function runStreamSuite() {
 
 	const ms = (value: number) => round(value, 1);
 	console.log(
-		`\nstream: one job, a point every ${STEP_MS} ms; delivery latency = receipt − recordedAt (targets: SSE p99 < ${TARGET_P99_MS} ms at 1000, nothing lost or duplicated, SSE CPU ≤ polling CPU)`
+		`\nstream: one job, a point every ${STEP_MS} ms; delivery latency = receipt − recordedAt (targets: ` +
+			`SSE p99 < ${TARGET_P99_MS} ms at 1000, nothing lost or duplicated, SSE CPU ≤ polling CPU)`
 	);
 	printTable(
 		results.map((r) => ({

@@ -3,6 +3,7 @@ import * as createJobsAndMetrics from './2026-11-29T0000_create-jobs-and-metrics
 import * as metricBlocks from './2026-11-29T0100_metric-blocks';
 import * as externalJobsAndTokens from './2026-11-29T0300_external-jobs-and-tokens';
 import * as jobLeases from './2026-11-29T0400_job-leases';
+import * as namedMetrics from './2026-12-01T0200_named-metrics';
 
 /**
  * Every migration, by name. Listed by hand rather than read from the folder so that
@@ -12,5 +13,6 @@ export const migrations: Record<string, Migration> = {
 	'2026-11-29T0000_create-jobs-and-metrics': createJobsAndMetrics,
 	'2026-11-29T0100_metric-blocks': metricBlocks,
 	'2026-11-29T0300_external-jobs-and-tokens': externalJobsAndTokens,
-	'2026-11-29T0400_job-leases': jobLeases
+	'2026-11-29T0400_job-leases': jobLeases,
+	'2026-12-01T0200_named-metrics': namedMetrics
 };

@@ -9,7 +9,7 @@ export function formatAccuracy(value: number | null | undefined): string {
 }
 
 export function formatLearningRate(value: number): string {
-	return value < 0.001 ? value.toExponential(0).replace('e-', 'e-') : String(value);
+	return value < 0.001 ? value.toExponential(0) : String(value);
 }
 
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });

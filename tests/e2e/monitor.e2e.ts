@@ -48,10 +48,12 @@ test.describe.serial('the live monitor', () => {
 		await expect(page.getByRole('img', { name: /Loss curve: 100 points/ })).toBeVisible();
 		await expect(page.getByRole('button', { name: 'Run again' })).toBeEnabled();
 
-		// Reloading a finished job shows the whole curve and no toast again.
+		// Reloading a finished job shows the whole curve and no toast again: its stream
+		// answers 204 (nothing after step 100), so no status event can raise one.
+		const stream = page.waitForResponse((response) => response.url().includes(`/jobs/${job.id}/stream`));
 		await page.reload();
 		await expect(pointsLabel(page)).toHaveText(/^100 points/);
-		await page.waitForTimeout(500);
+		expect((await stream).status()).toBe(204);
 		await expect(page.getByText('Training completed')).toHaveCount(0);
 	});
 
@@ -102,10 +104,12 @@ test.describe.serial('the live monitor', () => {
 
 	test('the jobs list updates badges and progress without a reload', async ({ page }) => {
 		const job = await createJob({ name: 'Listed live', epochs: 1 });
+		// The feed answers once this page is subscribed to live events: start the job after that.
+		const feed = page.waitForResponse((response) => response.url().endsWith('/api/training/stream'));
 		await page.goto(`${server.url}/training/jobs`);
 		const row = page.locator(`tr[data-job-id="${job.id}"]`);
 		await expect(row.locator('[data-status="queued"]')).toBeVisible();
-		await page.waitForTimeout(300);
+		expect((await feed).status()).toBe(200);
 		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		await expect(row.locator('[data-status="running"], [data-status="completed"]')).toBeVisible();
 		await expect(row.locator('[data-status="completed"]')).toBeVisible({ timeout: 15_000 });

@@ -8,10 +8,18 @@ export const VIEWPORTS = {
 export const COLOR_SCHEMES = ['light', 'dark'] as const;
 
 /**
+ * Set by `npm run screenshots`. A plain test run leaves the committed PNGs alone, so that
+ * `npm test` keeps the tree clean; a spec that calls screenshotVariants belongs in that
+ * script's list of files.
+ */
+export const SAVE_SCREENSHOTS = process.env.VAPOR_SCREENSHOTS === '1';
+
+/**
  * Saves docs/screenshots/<name>-<viewport>-<scheme>.png for both viewports and both
  * colour schemes, without reloading: the page stays as the test left it.
  */
 export async function screenshotVariants(page: Page, name: string): Promise<void> {
+	if (!SAVE_SCREENSHOTS) return;
 	for (const [viewport, size] of Object.entries(VIEWPORTS)) {
 		await page.setViewportSize(size);
 		for (const colorScheme of COLOR_SCHEMES) {

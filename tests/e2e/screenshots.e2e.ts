@@ -3,8 +3,9 @@ import { authorization } from '../support/server';
 import { screenshotVariants } from './screens';
 import { SERVER_START_TIMEOUT, startTempServer, type TempServer } from './servers';
 
-// Screenshots for docs/screenshots/. A pristine demo server of their own, so that they
-// show the same three demo jobs whichever specs ran before.
+// Screenshots for docs/screenshots/, drawn by `npm run screenshots` (npm test skips this
+// file). A pristine demo server of their own, so that they show the same three demo jobs
+// whichever specs ran before.
 test.describe('screenshots', () => {
 	let server: TempServer;
 
@@ -91,7 +92,16 @@ test.describe('screenshots', () => {
 		}
 		await page.getByRole('button', { name: 'Compare (4)' }).click();
 		await expect(page.locator('[data-testid="compare-data"] tbody tr')).toHaveCount(4);
-		await page.waitForTimeout(6_000); // let the live runs draw a stretch of curve
+		// Let the two new runs draw a stretch of curve: a hundred steps each.
+		for (const name of ['ResNet-18, lr 1e-3', 'ResNet-18, lr 3e-3']) {
+			const row = page.locator('[data-testid="compare-data"] tbody tr', {
+				has: page.getByRole('rowheader', { name, exact: true })
+			});
+			const lastStep = row.locator('td').nth(1);
+			await expect
+				.poll(async () => Number(await lastStep.textContent()), { timeout: 20_000 })
+				.toBeGreaterThanOrEqual(100);
+		}
 		await screenshotVariants(page, 'compare');
 	});
 });

@@ -4,14 +4,14 @@ import type { DatabaseHandle } from '../../src/lib/server/db';
 import { migrateDown, migrateToLatest, migrateToNothing } from '../../src/lib/server/db/migrate';
 import { seedDemoJobs } from '../../src/lib/server/jobs/demo-jobs';
 import { findJob, insertJob, listJobs } from '../../src/lib/server/jobs/jobs.repository';
-import { insertPoints, listPoints } from '../../src/lib/server/metrics/metrics.repository';
+import { insertPoints, listPoints } from '../support/points';
 import { migrations } from '../../migrations/index';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../support/databases';
 
 async function tableNames(handle: DatabaseHandle): Promise<string[]> {
 	const { rows } = await sql<{ name: string }>`
 		select table_name as name from information_schema.tables
-		where table_schema = 'public' and table_name in ('jobs', 'metrics') order by 1`.execute(handle.db);
+		where table_schema = 'public' and table_name in ('jobs', 'metric_rows') order by 1`.execute(handle.db);
 	return rows.map((row) => row.name);
 }
 
@@ -42,7 +42,7 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 		// Every migration, in order (listed in migrations/index.ts).
 		const names = Object.keys(migrations);
 		expect(await migrateToLatest(handle.db)).toEqual(names.map((name) => `Up ${name}`));
-		expect(await tableNames(handle)).toEqual(['jobs', 'metrics']);
+		expect(await tableNames(handle)).toEqual(['jobs', 'metric_rows']);
 		expect(await migrateToLatest(handle.db)).toEqual([]);
 
 		expect(await migrateDown(handle.db, names.length)).toEqual(names.toReversed().map((name) => `Down ${name}`));
@@ -72,9 +72,8 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 		const { rows } = await sql<{ name: string }>`
 			select table_name as name from information_schema.tables where table_schema = 'public' and table_name = 'api_tokens'
 			union all
-			select column_name from information_schema.columns where table_schema = 'public' and table_name = 'jobs' and column_name = 'source'`.execute(
-			handle.db
-		);
+			select column_name from information_schema.columns
+			where table_schema = 'public' and table_name = 'jobs' and column_name = 'source'`.execute(handle.db);
 		expect(rows).toEqual([]);
 		expect((await sql<{ n: number }>`select count(*)::int as n from metrics`.execute(handle.db)).rows[0]!.n).toBe(1);
 	});
@@ -111,16 +110,22 @@ describe.each(BACKENDS)('database (%s)', (backend) => {
 			expect(await listPoints(handle.db, job.id, { afterStep: 0, limit: 1 })).toHaveLength(1);
 		});
 
-		it('refuses a duplicate step, and writes none of a batch that holds one', async () => {
+		it('refuses a stored step with another value, and writes none of a batch that holds one', async () => {
 			const job = await insertJob(handle.db, newJob('dup'));
 			await insertPoints(handle.db, [{ jobId: job.id, step: 1, epoch: 1, loss: 1, accuracy: null }]);
 			await expect(
 				insertPoints(handle.db, [
 					{ jobId: job.id, step: 2, epoch: 1, loss: 1, accuracy: null },
-					{ jobId: job.id, step: 1, epoch: 1, loss: 1, accuracy: null }
+					{ jobId: job.id, step: 1, epoch: 1, loss: 5, accuracy: null }
 				])
-			).rejects.toThrow(/duplicate key/);
+			).rejects.toThrow(/duplicate key: loss at step 1/);
 			expect((await listPoints(handle.db, job.id)).map((p) => p.step)).toEqual([1]);
+			// The same value again is a retry: accepted, and step 2 is written.
+			await insertPoints(handle.db, [
+				{ jobId: job.id, step: 1, epoch: 1, loss: 1, accuracy: null },
+				{ jobId: job.id, step: 2, epoch: 1, loss: 1, accuracy: null }
+			]);
+			expect((await listPoints(handle.db, job.id)).map((p) => p.step)).toEqual([1, 2]);
 		});
 
 		it('enforces the CHECK constraints even if validation were bypassed', async () => {

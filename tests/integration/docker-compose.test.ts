@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 // There is no Docker engine in CI, so this checks what can be checked without one:
 // docker-compose renders the compose file, and the Dockerfile only COPYs files the
@@ -13,7 +14,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const INSTALL_HINT =
 	'docker-compose is not installed: run `apt-get install -y docker-compose` (CI installs it) to run this test.';
 
-type Yaml = string | Yaml[] | { [key: string]: Yaml };
+// Whatever YAML holds: scalars, sequences, mappings.
+type Yaml = string | number | boolean | null | Yaml[] | { [key: string]: Yaml };
 type YamlMap = { [key: string]: Yaml };
 
 /** `docker-compose config` of the repo's compose file, with no .env and no VAPOR_SIM_STEP_MS from the caller. */
@@ -37,78 +39,6 @@ function renderComposeConfig(): string {
 	} finally {
 		fs.rmSync(path.dirname(emptyEnvFile), { recursive: true, force: true });
 	}
-}
-
-/**
- * Just enough YAML for what `docker-compose config` prints (v1 and v2): block mappings,
- * block sequences (indented or not), plain and quoted scalars, `{}` and `[]`.
- * Scalars stay strings. Anything else throws, so a format change fails loudly.
- */
-function parseComposeYaml(text: string): Yaml {
-	const lines = text
-		.split('\n')
-		.filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'))
-		.map((line) => ({ indent: line.length - line.trimStart().length, text: line.trim() }));
-	let i = 0;
-	const KEY = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s'"-][^:]*?|-[^\s][^:]*?):(?:\s+(.*))?$/;
-	const isItem = (text: string) => text === '-' || text.startsWith('- ');
-
-	function scalar(raw: string): Yaml {
-		if (raw === '{}') return {};
-		if (raw === '[]') return [];
-		if (raw.startsWith("'")) return raw.slice(1, -1).replaceAll("''", "'");
-		if (raw.startsWith('"')) return JSON.parse(raw) as string;
-		if (/^[|>[{&*!]/.test(raw)) throw new Error(`unsupported YAML in docker-compose output: ${raw}`);
-		return raw;
-	}
-
-	function node(indent: number): Yaml {
-		return isItem(lines[i].text) ? sequence(indent) : mapping(indent);
-	}
-
-	/** The value after `key:` with nothing on its line: a nested block, a same-indent sequence, or null. */
-	function block(parentIndent: number): Yaml {
-		const next = lines[i];
-		if (next && next.indent > parentIndent) return node(next.indent);
-		if (next && next.indent === parentIndent && isItem(next.text)) return sequence(parentIndent);
-		return '';
-	}
-
-	function mapping(indent: number): YamlMap {
-		const map: YamlMap = {};
-		while (i < lines.length && lines[i].indent === indent && !isItem(lines[i].text)) {
-			const match = KEY.exec(lines[i].text);
-			if (!match) throw new Error(`unexpected line in docker-compose output: ${lines[i].text}`);
-			const key = scalar(match[1]) as string;
-			i++;
-			map[key] = match[2] !== undefined ? scalar(match[2]) : block(indent);
-		}
-		return map;
-	}
-
-	function sequence(indent: number): Yaml[] {
-		const items: Yaml[] = [];
-		while (i < lines.length && lines[i].indent === indent && isItem(lines[i].text)) {
-			const rest = lines[i].text.slice(1).trimStart();
-			const offset = lines[i].text.length - rest.length;
-			if (rest === '') {
-				i++;
-				items.push(block(indent));
-			} else if (KEY.test(rest)) {
-				// "- key: value" opens a mapping whose keys line up with "key".
-				lines[i] = { indent: indent + offset, text: rest };
-				items.push(mapping(indent + offset));
-			} else {
-				i++;
-				items.push(scalar(rest));
-			}
-		}
-		return items;
-	}
-
-	const result = node(lines[0]?.indent ?? 0);
-	if (i !== lines.length) throw new Error(`could not parse docker-compose output from: ${lines[i].text}`);
-	return result;
 }
 
 const asMap = (value: Yaml | undefined, what: string): YamlMap => {
@@ -156,7 +86,7 @@ function copyArgs(args: string): { flags: string[]; paths: string[] } {
 describe('docker-compose.yml', () => {
 	// Rendered on first use, in each test, so a missing docker-compose fails every one of them.
 	let rendered: YamlMap | undefined;
-	const compose = () => (rendered ??= asMap(parseComposeYaml(renderComposeConfig()), 'compose config'));
+	const compose = () => (rendered ??= asMap(parseYaml(renderComposeConfig()) as Yaml, 'compose config'));
 	const services = () => asMap(compose().services, 'services');
 
 	it('renders with docker-compose and has exactly the db and app services', () => {
@@ -220,9 +150,15 @@ describe('Dockerfile', () => {
 		.map((line) => line.trim())
 		.filter((line) => line && !line.startsWith('#'));
 
-	it('is multi-stage and builds on node:20', () => {
+	it('is multi-stage and builds on the Node that package.json and CI declare', () => {
+		const engines = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines.node as string;
+		const major = /^>=(\d+)$/.exec(engines)?.[1];
+		expect(major, `engines.node is ${engines}`).toBe('22');
+		const ciNode = /^NODE22_VERSION=(\d+)\./m.exec(fs.readFileSync(path.join(ROOT, 'scripts/node22-bin.sh'), 'utf8'));
+		expect(ciNode?.[1]).toBe(major);
 		expect(stageStarts.length).toBeGreaterThanOrEqual(2);
-		for (const index of stageStarts) expect(instructions[index].args).toMatch(/^node:20[-.\w]*(\s+AS\s+\S+)?$/i);
+		const image = new RegExp(`^node:${major}[-.\\w]*(\\s+AS\\s+\\S+)?$`, 'i');
+		for (const index of stageStarts) expect(instructions[index].args).toMatch(image);
 	});
 
 	it('runs `node build` as the node user on port 3000 with a healthcheck, in its final stage', () => {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/lib/server/db/migrate';
 import { insertJob } from '../../src/lib/server/jobs/jobs.repository';
-import { insertPoints, type NewPoint } from '../../src/lib/server/metrics/metrics.repository';
+import { insertPoints, type NewPoint } from '../support/points';
 import { EXPORT_PAGE_SIZE } from '../../src/lib/server/metrics/metrics-export';
 import { stepsUpTo } from '../support/api-client';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';

@@ -33,7 +33,8 @@ describe('faults on Postgres', () => {
 	});
 
 	const lastStep = async (jobId: string) =>
-		(await sql<{ last: number | null }[]>`select max(step) as last from metrics where job_id = ${jobId}`)[0]!.last ?? 0;
+		(await sql<{ last: number | null }[]>`select max(step) as last from metric_rows where job_id = ${jobId}`)[0]!
+			.last ?? 0;
 	const timed = async (url: string) => {
 		const started = performance.now();
 		const response = await fetch(url, { signal: AbortSignal.timeout(20_000) });
@@ -116,11 +117,11 @@ describe('faults on Postgres', () => {
 		expect((await timed(`${server.url}/healthz`)).status).toBe(200);
 	}, 60_000);
 
-	/** Holds every reader of the metrics table waiting (each read then meets its 2 s deadline) until released. */
+	/** Holds every reader of the points table waiting (each read then meets its 2 s deadline) until released. */
 	const lockMetrics = async () => {
 		const holder = await sql.reserve();
 		await holder`begin`;
-		await holder`lock table metrics in access exclusive mode`;
+		await holder`lock table metric_rows in access exclusive mode`;
 		return async () => {
 			await holder`rollback`;
 			holder.release();
@@ -255,8 +256,13 @@ async function jobWithPoints(sql: postgres.Sql, baseUrl: string, points: number)
 		stepsPerEpoch: 1000
 	});
 	await sql`
-		insert into metrics (job_id, step, epoch, loss, accuracy)
-		select ${job.id}, s, (s - 1) / 1000 + 1, 1.0 / s, 0.5 from generate_series(1, ${points}) as s`;
+		insert into metric_rows (job_id, position, step, epoch, keys, vals)
+		select ${job.id}, s, s, (s - 1) / 1000 + 1, '{0,1}', array[1.0 / s, 0.5] from generate_series(1, ${points}) as s`;
+	await sql`
+		insert into metric_keys (job_id, key_no, key, count, first_step, last_step, last_value, min_value, max_value)
+		values (${job.id}, 0, 'loss', ${points}, 1, ${points}, ${1 / points}, ${1 / points}, 1),
+			(${job.id}, 1, 'accuracy', ${points}, 1, ${points}, 0.5, 0.5, 0.5)`;
+	await sql`update jobs set metric_position = ${points} where id = ${job.id}`;
 	return job.id;
 }
 
@@ -309,7 +315,8 @@ describe('downloads that stall', () => {
 		for (const download of [...a, ...others]) download.destroy();
 		const whole = await fetch(url, { headers: from('10.0.0.1') });
 		expect(whole.status).toBe(200);
-		expect((await whole.text()).trimEnd().split('\n')).toHaveLength(250_001);
+		// Long form: a line per step and key (loss and accuracy), after the header.
+		expect((await whole.text()).trimEnd().split('\n')).toHaveLength(2 * 250_000 + 1);
 	}, 120_000);
 });
 

@@ -3,7 +3,7 @@ import type { Job, MetricPoint } from '../../src/lib/training/job';
 import { apiClient, stepsUpTo } from '../support/api-client';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';
 import { authorization, startServer, TEST_TOKEN, type RunningServer } from '../support/server';
-import { readStream, stepsOf } from '../support/sse-client';
+import { openStream, readStream, stepsOf } from '../support/sse-client';
 
 type Point = Record<string, unknown>;
 const points = (from: number, to: number, extra: (step: number) => Point = () => ({})): Point[] =>
@@ -63,21 +63,25 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		});
 		const started = await api.start(job.id);
 		expect(started.status).toBe('running');
-		// 50 simulator ticks would have written 20 points and completed it.
-		await new Promise((resolve) => setTimeout(resolve, 500));
-		expect(await stored(job.id)).toEqual([]);
-		expect((await api.getJob(job.id)).status).toBe('running');
+		// A simulated job started after it counts the simulator's ticks: once it has 50 points,
+		// 50 ticks ran while the external job was running, which would have completed it.
 		const simulated = await api.createJob({ name: 'simulated' });
 		expect(simulated.source).toBe('simulated');
+		await api.start(simulated.id);
+		await expect
+			.poll(async () => (await api.getJob(simulated.id)).currentStep, { timeout: 20_000 })
+			.toBeGreaterThanOrEqual(50);
+		expect(await stored(job.id)).toEqual([]);
+		expect((await api.getJob(job.id)).status).toBe('running');
 	});
 
 	it('runs a job from its first points to completed, publishing points live to both streams', async () => {
 		const job = await externalJob();
-		const jobStream = readStream(`${server.url}/api/training/jobs/${job.id}/stream`, {
+		const jobStream = openStream(`${server.url}/api/training/jobs/${job.id}/stream`, {
 			stopWhen: (stream) =>
 				stream.events.some((event) => event.event === 'status' && JSON.parse(event.data).status === 'completed')
 		});
-		const feed = readStream(`${server.url}/api/training/stream`, {
+		const feed = openStream(`${server.url}/api/training/stream`, {
 			stopWhen: (stream) =>
 				stream.events.some(
 					(event) =>
@@ -87,7 +91,7 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 						)
 				)
 		});
-		await new Promise((resolve) => setTimeout(resolve, 300));
+		await Promise.all([jobStream.opened, feed.opened]);
 
 		const first = await api.postPoints(job.id, points(1, 3));
 		expect(first).toEqual({ accepted: 3, duplicates: 0, lastStep: 3, status: 'running' });
@@ -103,7 +107,7 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		expect(done).toMatchObject({ status: 'completed', error: null });
 		expect(done.finishedAt).not.toBeNull();
 
-		const live = await jobStream;
+		const live = await jobStream.result;
 		expect(stepsOf(live.events)).toEqual([1, 2, 3, 4, 5]);
 		const statuses = live.events
 			.filter((event) => event.event === 'status')
@@ -121,7 +125,7 @@ describe.each(BACKENDS)('ingest API for external jobs (%s)', (backend) => {
 		});
 		expect(livePoints[0].epoch).toBe(1);
 
-		const all = await feed;
+		const all = await feed.result;
 		const progress = all.events
 			.filter((event) => event.event === 'progress')
 			.flatMap((event) => JSON.parse(event.data));

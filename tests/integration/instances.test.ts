@@ -37,7 +37,9 @@ describe('two instances on one Postgres', () => {
 			>`select id, lease_owner from jobs where id = any(${ids}::uuid[])`
 		).map((row) => row.lease_owner);
 	const stepsInDatabase = async (id: string) =>
-		(await sql<{ step: number }[]>`select step from metrics where job_id = ${id} order by step`).map((row) => row.step);
+		(await sql<{ step: number }[]>`select step from metric_rows where job_id = ${id} order by step`).map(
+			(row) => row.step
+		);
 
 	it('runs the migrations once when both start together, and both serve', async () => {
 		const applied = await sql<{ name: string }[]>`select name from kysely_migration order by name`;

@@ -5,7 +5,7 @@ import { JobEvents } from '../../src/lib/server/events/job-events';
 import type { JobEvent } from '../../src/lib/server/events/event-bus';
 import { createValidJob, getJob } from '../../src/lib/server/jobs/jobs.service';
 import { cloneJob, startJob, stopJob } from '../../src/lib/server/jobs/transitions';
-import { listPoints } from '../../src/lib/server/metrics/metrics.repository';
+import { listPoints } from '../support/points';
 import { Simulator } from '../../src/lib/server/simulator/simulator';
 import { HttpError } from '../../src/lib/server/errors';
 import type { NewJob } from '../../src/lib/training/job-input';
@@ -133,8 +133,8 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		);
 		expect((await getJob(handle.db, queued.id)).currentStep).toBe(0);
 
-		const pointEvents = published.filter((e) => e.type === 'points');
-		expect(pointEvents.flatMap((e) => (e.type === 'points' ? e.points.map((p) => p.step) : []))).toHaveLength(100);
+		const pointEvents = published.filter((e) => e.type === 'rows');
+		expect(pointEvents.flatMap((e) => (e.type === 'rows' ? e.rows.map((r) => r.step) : []))).toHaveLength(100);
 		expect(published.at(-1)).toMatchObject({ type: 'status', job: { status: 'completed' } });
 	});
 
@@ -170,9 +170,9 @@ describe.each(BACKENDS)('simulator and transitions (%s)', (backend) => {
 		try {
 			await waitFor(async () => (await getJob(handle.db, job.id)).currentStep >= 10);
 			// Every tick fails while the table is away.
-			await sql`alter table metrics rename to metrics_away`.execute(handle.db);
+			await sql`alter table metric_rows rename to metric_rows_away`.execute(handle.db);
 			await new Promise((resolve) => setTimeout(resolve, 100));
-			await sql`alter table metrics_away rename to metrics`.execute(handle.db);
+			await sql`alter table metric_rows_away rename to metric_rows`.execute(handle.db);
 			await waitFor(async () => (await getJob(handle.db, job.id)).status === 'completed', 20_000);
 		} finally {
 			await simulator.stop();

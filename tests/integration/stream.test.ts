@@ -5,13 +5,13 @@ import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/lib/server/db/migrate';
 import { insertJob } from '../../src/lib/server/jobs/jobs.repository';
-import { insertPoints, type NewPoint } from '../../src/lib/server/metrics/metrics.repository';
+import { insertPoints, type NewPoint } from '../support/points';
 import { SseParser } from '../../src/lib/training/sse';
 import type { Job } from '../../src/lib/training/job';
 import { apiClient, stepsUpTo } from '../support/api-client';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';
 import { startServer, type RunningServer } from '../support/server';
-import { readStream, stepsOf } from '../support/sse-client';
+import { openStream, readStream, stepsOf } from '../support/sse-client';
 import { waitFor } from '../support/wait';
 
 const SERVER_ENV = { VAPOR_SIM_STEP_MS: '5', VAPOR_SSE_HEARTBEAT_MS: '200', VAPOR_SSE_STALL_MS: '1000' };
@@ -115,10 +115,10 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 
 	it('streams live points, then the terminal status, then ends', async () => {
 		const job = await api.createJob({ name: 'live', epochs: 2 });
-		const streamed = readStream(`${server.url}/api/training/jobs/${job.id}/stream?after=latest`, { timeoutMs: 30_000 });
-		await new Promise((resolve) => setTimeout(resolve, 100));
+		const streamed = openStream(`${server.url}/api/training/jobs/${job.id}/stream?after=latest`, { timeoutMs: 30_000 });
+		await streamed.opened;
 		await api.start(job.id);
-		const stream = await streamed;
+		const stream = await streamed.result;
 		expect(stream.ended).toBe(true);
 		expect(stepsOf(stream.events)).toEqual(stepsUpTo(200));
 		const statuses = stream.events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data).status);
@@ -280,13 +280,13 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 
 	it('feeds status and progress of all jobs on /api/training/stream', async () => {
 		const job = await api.createJob({ name: 'watched', epochs: 1 });
-		const feed = readStream(`${server.url}/api/training/stream`, {
+		const feed = openStream(`${server.url}/api/training/stream`, {
 			stopWhen: (s) => s.events.some((e) => e.event === 'status' && JSON.parse(e.data).status === 'completed'),
 			timeoutMs: 20_000
 		});
-		await new Promise((resolve) => setTimeout(resolve, 200));
+		await feed.opened;
 		await api.start(job.id);
-		const stream = await feed;
+		const stream = await feed.result;
 		expect(stream.events[0]!.event).toBe('jobs');
 		expect((JSON.parse(stream.events[0]!.data) as Job[]).some((j) => j.id === job.id)).toBe(true);
 		const progress = stream.events

@@ -12,24 +12,57 @@ export interface RawStream {
 	ended: boolean;
 }
 
+export interface ReadStreamOptions {
+	headers?: Record<string, string>;
+	timeoutMs?: number;
+	stopWhen?: (stream: RawStream) => boolean;
+	/** A client that stops reading: when this returns a promise, nothing more is read until it settles. */
+	pauseWhen?: (stream: RawStream) => Promise<unknown> | undefined;
+}
+
 /**
  * Reads an event stream over plain HTTP, exactly as sent. Stops when the server ends
  * it, when `stopWhen` says so, or after `timeoutMs` (which counts paused time too).
  */
-export function readStream(
+export function readStream(url: string, options: ReadStreamOptions = {}): Promise<RawStream> {
+	return openStream(url, options).result;
+}
+
+/**
+ * readStream, plus `opened`: resolves at the stream's first event. Both streams send
+ * their first event (`status` on a job's stream, `jobs` on the feed) only once the
+ * client is subscribed to live events, so whatever happens after `opened` reaches it.
+ * Rejects if the stream ends or fails before any event.
+ */
+export function openStream(
 	url: string,
-	{
-		headers = {},
-		timeoutMs = 15_000,
-		stopWhen,
-		pauseWhen
-	}: {
-		headers?: Record<string, string>;
-		timeoutMs?: number;
-		stopWhen?: (stream: RawStream) => boolean;
-		/** A client that stops reading: when this returns a promise, nothing more is read until it settles. */
-		pauseWhen?: (stream: RawStream) => Promise<unknown> | undefined;
-	} = {}
+	options: ReadStreamOptions = {}
+): { opened: Promise<void>; result: Promise<RawStream> } {
+	let markOpened!: () => void;
+	let failOpened!: (error: Error) => void;
+	const opened = new Promise<void>((resolve, reject) => {
+		markOpened = resolve;
+		failOpened = reject;
+	});
+	// A caller that awaits only `result` must not see an unhandled rejection.
+	opened.catch(() => {});
+	const result = readEvents(url, options, markOpened).then(
+		(stream) => {
+			if (stream.events.length === 0) failOpened(new Error(`${url} answered ${stream.status} with no event`));
+			return stream;
+		},
+		(error: Error) => {
+			failOpened(error);
+			throw error;
+		}
+	);
+	return { opened, result };
+}
+
+function readEvents(
+	url: string,
+	{ headers = {}, timeoutMs = 15_000, stopWhen, pauseWhen }: ReadStreamOptions,
+	onFirstEvent: () => void
 ): Promise<RawStream> {
 	return new Promise((resolve, reject) => {
 		const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
@@ -52,6 +85,7 @@ export function readStream(
 			response.on('data', (chunk: string) => {
 				stream.raw += chunk;
 				stream.events.push(...parser.push(chunk));
+				if (stream.events.length > 0) onFirstEvent();
 				if (stopWhen?.(stream)) return finish();
 				const pause = pauseWhen?.(stream);
 				if (pause) {
@@ -64,6 +98,8 @@ export function readStream(
 				finish();
 			});
 			response.on('error', finish);
+			// A connection cut under the response (a proxy dropping it) ends with 'close', not 'end'.
+			response.on('close', finish);
 		});
 		request.on('error', (error) => {
 			if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') return;

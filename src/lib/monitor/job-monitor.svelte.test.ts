@@ -20,7 +20,8 @@ const job: Job = {
 	error: null,
 	currentStep: 2,
 	latestLoss: 1,
-	latestAccuracy: 0.5
+	latestAccuracy: 0.5,
+	primaryMetric: 'loss'
 };
 const point = (step: number, loss = 1 / step): MetricPoint => ({
 	step,
@@ -93,6 +94,21 @@ describe('JobMonitor', () => {
 		source().onerror!(new Event('error'));
 		expect(m.connection).toBe('reconnecting');
 		source().readyState = 2;
+		source().onerror!(new Event('error'));
+		expect(m.connection).toBe('ended');
+	});
+
+	it('ends quietly after a terminal status and the last point: no "Reconnecting…" for an expected end', () => {
+		const { m, source } = monitor();
+		source().onopen!(new Event('open'));
+		source().emit('status', { ...job, status: 'completed', currentStep: 3 });
+		// The final status came before the final point: still following.
+		expect(m.connection).toBe('live');
+		source().emit('metrics', [point(3)]);
+		expect(m.finished).toBe(true);
+		expect(m.connection).toBe('ended');
+		expect(source().readyState).toBe(2);
+		// The server closing the stream after that is no fault.
 		source().onerror!(new Event('error'));
 		expect(m.connection).toBe('ended');
 	});

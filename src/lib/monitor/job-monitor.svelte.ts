@@ -1,5 +1,8 @@
 import { M4Accumulator } from '$lib/training/downsample';
-import type { Job, JobStatus, MetricPoint } from '$lib/training/job';
+import { isTerminal, type Job, type JobStatus, type MetricPoint } from '$lib/training/job';
+import { WatchedEventSource, type EventSourceLike } from './event-stream';
+
+export type { EventSourceLike };
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'ended';
 
@@ -7,15 +10,6 @@ export interface Transition {
 	from: JobStatus;
 	to: JobStatus;
 	job: Job;
-}
-
-/** The part of EventSource the monitor uses; tests hand in a scripted one. */
-export interface EventSourceLike {
-	readyState: number;
-	onopen: ((event: Event) => void) | null;
-	onerror: ((event: Event) => void) | null;
-	addEventListener(type: string, listener: (event: MessageEvent<string>) => void): void;
-	close(): void;
 }
 
 const CLOSED = 2;
@@ -63,16 +57,28 @@ export class JobMonitor {
 	connect(): void {
 		if (this.#source) return;
 		const url = `/api/training/jobs/${this.job.id}/stream?after=${this.lastStep}`;
-		const source = (this.options.openEventSource ?? ((u) => new EventSource(u)))(url);
+		const source = (this.options.openEventSource ?? ((u) => new WatchedEventSource(u)))(url);
 		this.#source = source;
 		this.connection = 'connecting';
 		source.onopen = () => (this.connection = 'live');
 		source.onerror = () => {
-			// The browser reconnects by itself (sending Last-Event-ID) unless the server said 204.
+			// The source reconnects by itself (sending Last-Event-ID) unless the server said 204.
 			this.connection = source.readyState === CLOSED ? 'ended' : 'reconnecting';
+			this.#endIfFinished();
 		};
 		source.addEventListener('status', (event) => this.receiveStatus(JSON.parse(event.data) as Job));
 		source.addEventListener('metrics', (event) => this.receivePoints(JSON.parse(event.data) as MetricPoint[]));
+	}
+
+	/** Finished, with every point: the stream's end is expected, not a fault to reconnect from. */
+	get finished(): boolean {
+		return isTerminal(this.job.status) && this.lastStep >= this.job.currentStep;
+	}
+
+	#endIfFinished(): void {
+		if (!this.finished) return;
+		this.disconnect();
+		this.connection = 'ended';
 	}
 
 	disconnect(): void {
@@ -84,6 +90,7 @@ export class JobMonitor {
 		const from = this.job.status;
 		this.job = job;
 		if (job.status !== from) this.options.onTransition?.({ from, to: job.status, job });
+		this.#endIfFinished();
 	}
 
 	/** Appends points past the last known step; a point already drawn is never drawn twice. */
@@ -92,8 +99,11 @@ export class JobMonitor {
 		if (fresh.length === 0) return;
 		this.#points.push(...fresh);
 		const last = fresh.at(-1)!;
-		this.job = { ...this.job, currentStep: last.step, latestLoss: last.loss, latestAccuracy: last.accuracy };
+		// A terminal status may have come first with the final step: never move it back.
+		const currentStep = Math.max(this.job.currentStep, last.step);
+		this.job = { ...this.job, currentStep, latestLoss: last.loss, latestAccuracy: last.accuracy };
 		this.revision++;
+		this.#endIfFinished();
 	}
 
 	/**

@@ -1,21 +1,46 @@
-import type { Job, JobProgress } from '$lib/training/job';
+import { getContext, setContext } from 'svelte';
+import { isTerminal, type Job, type JobProgress } from '$lib/training/job';
+import { WatchedEventSource, type EventSourceLike } from './event-stream';
 
 const newestFirst = (a: Job, b: Job) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
 
-/** The jobs list, kept current by GET /api/training/stream (status changes and coalesced progress). */
+export interface JobsLiveOptions {
+	/** A job reached completed, failed or stopped while the feed watched it (not one it first saw that way). */
+	onFinished?: (job: Job) => void;
+	openEventSource?: (url: string) => EventSourceLike;
+}
+
+/**
+ * Every job, kept current by GET /api/training/stream (status changes and coalesced
+ * progress). A reconnect (the source resumes by itself, and gives up on a silent
+ * connection) starts with a fresh `jobs` snapshot; a job that finished meanwhile is
+ * reported then.
+ */
 export class JobsLive {
 	jobs = $state.raw<Job[]>([]);
-	#source: EventSource | undefined;
+	#source: EventSourceLike | undefined;
+	/** The status each job had when last seen, to tell a transition from a first sighting. */
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, not state
+	#seen = new Map<string, Job['status']>();
 
-	constructor(initial: Job[]) {
-		this.jobs = initial;
+	constructor(
+		initial: Job[] = [],
+		private readonly options: JobsLiveOptions = {}
+	) {
+		this.seed(initial);
+	}
+
+	/** The jobs a page loaded with: the baseline, not transitions. */
+	seed(jobs: Job[]): void {
+		for (const job of jobs) this.#seen.set(job.id, job.status);
+		this.jobs = jobs.slice().sort(newestFirst);
 	}
 
 	connect(): void {
 		if (this.#source) return;
-		const source = new EventSource('/api/training/stream');
+		const source = (this.options.openEventSource ?? ((url) => new WatchedEventSource(url)))('/api/training/stream');
 		this.#source = source;
-		source.addEventListener('jobs', (event) => (this.jobs = (JSON.parse(event.data) as Job[]).sort(newestFirst)));
+		source.addEventListener('jobs', (event) => this.applySnapshot(JSON.parse(event.data) as Job[]));
 		source.addEventListener('status', (event) => this.applyStatus(JSON.parse(event.data) as Job));
 		source.addEventListener('progress', (event) => this.applyProgress(JSON.parse(event.data) as JobProgress[]));
 	}
@@ -25,7 +50,13 @@ export class JobsLive {
 		this.#source = undefined;
 	}
 
+	applySnapshot(jobs: Job[]): void {
+		for (const job of jobs) this.#observe(job);
+		this.jobs = jobs.sort(newestFirst);
+	}
+
 	applyStatus(job: Job): void {
+		this.#observe(job);
 		const others = this.jobs.filter((existing) => existing.id !== job.id);
 		this.jobs = [...others, job].sort(newestFirst);
 	}
@@ -39,4 +70,27 @@ export class JobsLive {
 			return update && update.currentStep > job.currentStep ? { ...job, ...update } : job;
 		});
 	}
+
+	#observe(job: Job): void {
+		const before = this.#seen.get(job.id);
+		this.#seen.set(job.id, job.status);
+		if (before !== undefined && before !== job.status && isTerminal(job.status)) this.options.onFinished?.(job);
+	}
+}
+
+const FEED = Symbol('jobs feed');
+
+/** The layout's one feed for every page (toasts), shared with pages that list jobs, so a tab holds one connection. */
+export function provideJobsFeed(feed: JobsLive): void {
+	setContext(FEED, feed);
+}
+
+/** The layout's feed seeded with a page's jobs, or a feed of the page's own when there is no layout feed. */
+export function useJobsFeed(initial: Job[]): { feed: JobsLive; owned: boolean } {
+	const shared = getContext<JobsLive | undefined>(FEED);
+	if (shared) {
+		shared.seed(initial);
+		return { feed: shared, owned: false };
+	}
+	return { feed: new JobsLive(initial), owned: true };
 }

@@ -46,9 +46,10 @@ function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, 
 	return value;
 }
 
-function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+function flag(env: NodeJS.ProcessEnv, name: string, fallback = false): boolean {
 	const raw = env[name]?.trim() ?? '';
-	if (raw === '' || raw === '0') return false;
+	if (raw === '') return fallback;
+	if (raw === '0') return false;
 	if (raw === '1') return true;
 	throw new ConfigError(`${name} must be 1 or 0; it is "${raw}".`);
 }
@@ -85,7 +86,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 		bootstrapToken: bootstrapToken(env),
 		databaseUrl: env.DATABASE_URL?.trim() || undefined,
 		dataDir: path.resolve(env.VAPOR_DATA_DIR?.trim() || '.vapor'),
-		demo: env.VAPOR_DEMO !== '0',
+		demo: flag(env, 'VAPOR_DEMO', true),
 		simStepMs: integerSetting(env, 'VAPOR_SIM_STEP_MS', 200, 1, 60_000),
 		sseHeartbeatMs: integerSetting(env, 'VAPOR_SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000),
 		sseMaxBufferBytes: integerSetting(env, 'VAPOR_SSE_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 1024, 1024 ** 3),

@@ -33,3 +33,19 @@ export const DATASET_IDS = DATASETS.map((d) => d.id) as [DatasetId, ...DatasetId
 export function labelOf(entries: readonly CatalogueEntry[], id: string): string {
 	return entries.find((entry) => entry.id === id)?.label ?? id;
 }
+
+/** What an external job that names no model or dataset stores for it (JOB_LIMITS.label.default). */
+const UNNAMED = 'custom';
+
+/**
+ * "ResNet-18 · CIFAR-10" for the page's subtitle. An external run that named neither its
+ * model nor its dataset would read "custom · custom": the unnamed ones are left out, and
+ * with both unnamed it says who trains the run.
+ */
+export function modelAndDataset(job: { baseModel: string; dataset: string; source: string }): string {
+	const named = [labelOf(BASE_MODELS, job.baseModel), labelOf(DATASETS, job.dataset)].filter(
+		(label) => job.source !== 'external' || label !== UNNAMED
+	);
+	if (named.length > 0) return named.join(' · ');
+	return 'Your own training script';
+}

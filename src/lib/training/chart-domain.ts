@@ -271,7 +271,7 @@ export function logTicks([lo, hi]: [number, number]): number[] {
 export function formatLogTick(value: number): string {
 	if (value >= 1) return formatCompact(value);
 	if (value >= 1e-4) return String(Number(value.toPrecision(6)));
-	return value.toExponential(0).replace('e-', 'e-');
+	return value.toExponential(0);
 }
 
 /** Indices of at most `count` points spread evenly from the first to the last (for a data table). */

@@ -3,10 +3,10 @@
  * the link), the server (which checks the ids) and the chart.
  */
 
+import { isUuid } from '../uuid';
+
 /** At most this many runs on one chart: one colour each, --chart-1 … --chart-10. */
 export const MAX_COMPARE = 10;
-
-const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface CompareIds {
 	/** Valid job ids, lowercased, first occurrence kept, at most MAX_COMPARE. */
@@ -24,7 +24,7 @@ export function parseCompareIds(raw: string | null | undefined): CompareIds {
 	for (const part of (raw ?? '').split(/[\s,]+/)) {
 		const entry = part.trim();
 		if (entry === '') continue;
-		if (!JOB_ID.test(entry)) {
+		if (!isUuid(entry)) {
 			result.notIds.push(entry.length > 40 ? `${entry.slice(0, 40)}…` : entry);
 			continue;
 		}

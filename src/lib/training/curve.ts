@@ -38,6 +38,7 @@ export interface CurvePoint {
 	accuracy: number;
 }
 
+/** The epoch of a step (also when a script does not say): steps 1..stepsPerEpoch are epoch 1. */
 export function epochOfStep(step: number, stepsPerEpoch: number): number {
 	return Math.ceil(step / stepsPerEpoch);
 }

@@ -7,6 +7,9 @@
  * the sampling of other trackers (every n-th point, or LTTB alone) cannot promise.
  */
 
+/** M4 keeps up to 6 points per column (first, last, min and max of loss and accuracy). */
+export const POINTS_PER_COLUMN = 6;
+
 export interface SeriesPoint {
 	step: number;
 	loss: number;

@@ -1,48 +1,100 @@
 import { describe, expect, it } from 'vitest';
-import { epochOfStep, MAX_POINTS_PER_REQUEST, validateFinish, validatePoints } from './ingest-input';
+import { epochOfStep, MAX_POINTS_PER_REQUEST, validateFinish, validateMetricsBody } from './ingest-input';
 
 const ok = (input: unknown) => {
-	const result = validatePoints(input);
+	const result = validateMetricsBody(input);
 	if (!result.ok) throw new Error(result.error);
 	return result.value;
 };
 const refused = (input: unknown) => {
-	const result = validatePoints(input);
+	const result = validateMetricsBody(input);
 	if (result.ok) throw new Error('expected a refusal');
 	return result;
 };
 
-describe('validatePoints', () => {
-	it('keeps valid points, filling what was left out', () => {
+describe('validateMetricsBody', () => {
+	it("keeps today's points as the keys loss and accuracy, filling what was left out", () => {
 		expect(
 			ok([
 				{ step: 1, loss: 0.7 },
 				{ step: 3, epoch: 2, loss: -0.5, accuracy: 1, recordedAt: '2026-11-29T03:00:00.123456+01:00' }
 			])
 		).toEqual([
-			{ step: 1, epoch: undefined, loss: 0.7, accuracy: null, recordedAt: undefined, nonFinite: false },
-			{ step: 3, epoch: 2, loss: -0.5, accuracy: 1, recordedAt: '2026-11-29T03:00:00.123456+01:00', nonFinite: false }
+			{ step: 1, epoch: undefined, recordedAt: undefined, values: { loss: 0.7 }, signals: [] },
+			{
+				step: 3,
+				epoch: 2,
+				recordedAt: '2026-11-29T03:00:00.123456+01:00',
+				values: { loss: -0.5, accuracy: 1 },
+				signals: []
+			}
 		]);
 		expect(ok([])).toEqual([]);
 	});
 
-	it('takes a non-finite loss only as a marked failure signal, and only last', () => {
+	it('takes named points and rows in any mix, one row per step', () => {
+		expect(
+			ok([
+				{ step: 1, key: 'train/loss', value: 0.9 },
+				{ step: 1, key: 'lr', value: 1e-4 },
+				{ step: 1, metrics: { 'system/gpu.0.util': 97 } },
+				{ step: 2, metrics: { 'train/loss': 0.8, 'val/loss': 'NaN' } },
+				{ step: 100, key: 'val/loss', value: 1.1 }
+			])
+		).toEqual([
+			{
+				step: 1,
+				epoch: undefined,
+				recordedAt: undefined,
+				values: { 'train/loss': 0.9, lr: 1e-4, 'system/gpu.0.util': 97 },
+				signals: []
+			},
+			{
+				step: 2,
+				epoch: undefined,
+				recordedAt: undefined,
+				values: { 'train/loss': 0.8, 'val/loss': Number.NaN },
+				signals: []
+			},
+			{ step: 100, epoch: undefined, recordedAt: undefined, values: { 'val/loss': 1.1 }, signals: [] }
+		]);
+	});
+
+	it('refuses keys that are too long or hold other characters, and values that are not numbers', () => {
+		expect(refused([{ step: 1, key: 'a'.repeat(251), value: 1 }]).error).toMatch(/1 to 250 characters/);
+		expect(refused([{ step: 1, key: 'loss\u0000', value: 1 }]).error).toMatch(/may only hold letters/);
+		expect(refused([{ step: 1, metrics: { 'a,b': 1 } }]).error).toMatch(/may only hold letters/);
+		expect(refused([{ step: 1, key: 'x', value: 'high' }]).error).toMatch(/value must be a number/);
+		expect(ok([{ step: 1, key: 'train/loss: ema 0.9-x_y', value: 1 }])).toHaveLength(1);
+	});
+
+	it('refuses a step that does not grow within one key, but not across keys', () => {
+		expect(
+			refused([
+				{ step: 5, key: 'train/loss', value: 1 },
+				{ step: 5, key: 'train/loss', value: 1 }
+			]).error
+		).toMatch(/step 5 of "train\/loss" does not come after its step 5/);
+		expect(
+			ok([
+				{ step: 501, key: 'train/loss', value: 1 },
+				{ step: 500, key: 'val/loss', value: 1 }
+			])
+		).toHaveLength(2);
+	});
+
+	it('takes a non-finite value; flagged, it is a failure signal', () => {
 		expect(
 			ok([
 				{ step: 1, loss: 1 },
 				{ step: 2, loss: 'NaN', nonFinite: true }
 			])[1]
-		).toMatchObject({ loss: Number.NaN, nonFinite: true });
-		expect(ok([{ step: 2, loss: '-Infinity', nonFinite: true }])[0]!.loss).toBe(Number.NEGATIVE_INFINITY);
+		).toMatchObject({ values: { loss: Number.NaN }, signals: ['loss'] });
+		expect(ok([{ step: 2, loss: '-Infinity', nonFinite: true }])[0]!.values.loss).toBe(Number.NEGATIVE_INFINITY);
+		expect(ok([{ step: 2, key: 'val/loss', value: 'Infinity' }])[0]!.signals).toEqual([]);
 		expect(refused([{ step: 1, loss: 'NaN' }]).fields['[0].loss']).toMatch(/"nonFinite": true/);
 		expect(refused([{ step: 1, loss: 'nan', nonFinite: true }]).fields['[0].loss']).toMatch(/finite number/);
 		expect(refused([{ step: 1, loss: 0.5, nonFinite: true }]).fields['[0].nonFinite']).toMatch(/must then be "NaN"/);
-		expect(
-			refused([
-				{ step: 1, loss: 'NaN', nonFinite: true },
-				{ step: 2, loss: 1 }
-			]).error
-		).toMatch(/must be the last point/);
 	});
 
 	it.each([
@@ -67,21 +119,6 @@ describe('validatePoints', () => {
 		expect(result.error).toMatch(/^Point 1/);
 	});
 
-	it('refuses steps that do not increase within the request', () => {
-		const result = refused([
-			{ step: 1, loss: 1 },
-			{ step: 2, loss: 1 },
-			{ step: 2, loss: 1 }
-		]);
-		expect(result.fields['[2].step']).toMatch(/step 2 does not come after step 2/);
-		expect(
-			refused([
-				{ step: 5, loss: 1 },
-				{ step: 4, loss: 1 }
-			]).error
-		).toMatch(/Steps must increase/);
-	});
-
 	it('refuses what is not an array of objects', () => {
 		expect(refused({ step: 1, loss: 1 }).error).toMatch(/JSON array/);
 		expect(refused([7]).fields['[0]']).toMatch(/JSON object/);
@@ -96,10 +133,15 @@ describe('validatePoints', () => {
 	it('says 413 with the limit for too many points', () => {
 		const result = refused(Array.from({ length: MAX_POINTS_PER_REQUEST + 1 }, (_, i) => ({ step: i + 1, loss: 1 })));
 		expect(result).toMatchObject({ tooLarge: true });
-		expect(result.error).toMatch(/At most 10,000 points per request; this one has 10,001/);
+		expect(result.error).toMatch(/At most 10,000 values per request/);
 		expect(ok(Array.from({ length: MAX_POINTS_PER_REQUEST }, (_, i) => ({ step: i + 1, loss: 1 })))).toHaveLength(
 			10_000
 		);
+		// A row of 20 keys counts 20.
+		const row = Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`k${k}`, 1]));
+		expect(refused(Array.from({ length: 501 }, (_, i) => ({ step: i + 1, metrics: row })))).toMatchObject({
+			tooLarge: true
+		});
 	});
 });
 

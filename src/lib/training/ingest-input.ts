@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FieldErrors, Validated } from './job-input';
+import { keyProblem } from './metrics';
 
 /**
  * What a training script sends to POST /api/training/jobs/{id}/metrics: a JSON array of
@@ -15,19 +16,6 @@ export type NonFiniteLoss = (typeof NON_FINITE_LOSSES)[number];
 export const MAX_STEP = 2_147_483_647;
 /** The longest error message a script may attach to a failed run. */
 export const MAX_ERROR_LENGTH = 2_000;
-
-/** One point as validated: ready to store. */
-export interface IngestPoint {
-	step: number;
-	/** undefined: the server derives it from the step and the job's steps per epoch. */
-	epoch: number | undefined;
-	loss: number;
-	accuracy: number | null;
-	/** ISO 8601 with a time zone, as sent; undefined: the time of the commit. */
-	recordedAt: string | undefined;
-	/** True for the failure-signal point (loss NaN or ±Infinity). */
-	nonFinite: boolean;
-}
 
 function wholeNumber(label: string, required: boolean) {
 	return z
@@ -82,41 +70,85 @@ const pointSchema = z
 /** Field errors listed in an answer: enough to fix a script, not a 10,000-line reply. */
 const MAX_FIELD_ERRORS = 20;
 
-export type PointsValidation =
-	Validated<IngestPoint[]> | { ok: false; tooLarge: true; error: string; fields: FieldErrors };
+/** Values per request: a row of 20 keys counts 20. */
+export const MAX_VALUES_PER_REQUEST = MAX_POINTS_PER_REQUEST;
+
+/** One step's values of a request, as validated: ready to store. */
+export interface IngestRow {
+	step: number;
+	/** undefined: the server derives it from the step and the job's steps per epoch. */
+	epoch: number | undefined;
+	/** ISO 8601 with a time zone, as sent; undefined: the time of the commit. */
+	recordedAt: string | undefined;
+	/** key → value; NaN and ±Infinity as such. */
+	values: Record<string, number>;
+	/** Keys whose non-finite value here was flagged (`nonFinite: true`): a failure signal. */
+	signals: string[];
+}
+
+export type MetricsValidation =
+	| { ok: true; value: IngestRow[]; valueCount: number }
+	| { ok: false; error: string; fields: FieldErrors; tooLarge?: true };
 
 function describe(count: number, noun: string) {
 	return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-/** Validates a request's points; every problem names the point (by index and step) and the field. */
-export function validatePoints(input: unknown): PointsValidation {
+const valueSchema = z.union([z.number(), z.enum(NON_FINITE_LOSSES)], {
+	error: 'value must be a number, or "NaN", "Infinity" or "-Infinity" (JSON has no NaN).'
+});
+const common = {
+	step: wholeNumber('step', true),
+	epoch: wholeNumber('epoch', false).optional(),
+	recordedAt: z.iso
+		.datetime({
+			offset: true,
+			error: 'recordedAt must be an ISO 8601 time with a time zone, e.g. 2026-11-29T03:00:00.000Z.'
+		})
+		.optional(),
+	nonFinite: z.boolean({ error: 'nonFinite must be true or false.' }).optional()
+};
+const keyedSchema = z.strictObject({ ...common, key: z.string({ error: 'key must be text.' }), value: valueSchema });
+const rowSchema = z.strictObject({
+	...common,
+	metrics: z.record(z.string(), valueSchema, { error: 'metrics must be an object of key: value.' })
+});
+
+const toNumber = (value: number | string) => (typeof value === 'string' ? Number(value) : value);
+
+/**
+ * Validates the body of POST …/metrics: a JSON array of, in any mix,
+ *   { step, key, value, epoch?, recordedAt?, nonFinite? }           one value
+ *   { step, metrics: { key: value, … }, epoch?, recordedAt?, nonFinite? }   one step's values
+ *   { step, loss, accuracy?, epoch?, recordedAt?, nonFinite? }      today's point (keys loss, accuracy)
+ * A value may be "NaN", "Infinity" or "-Infinity": stored, and shown as a gap; flagged with
+ * nonFinite: true it is a failure signal. Within a key, steps must increase. Every problem
+ * names the item (by index and step) and the field.
+ */
+export function validateMetricsBody(input: unknown): MetricsValidation {
 	if (!Array.isArray(input)) {
-		const message = 'Send the points as a JSON array: [{ "step": 1, "loss": 0.69, "accuracy": 0.5 }, …].';
+		const message =
+			'Send the points as a JSON array: [{ "step": 1, "key": "train/loss", "value": 0.69 }, { "step": 1, "metrics": { "lr": 0.001 } }, …].';
 		return { ok: false, error: message, fields: {} };
 	}
-	if (input.length > MAX_POINTS_PER_REQUEST) {
-		return {
-			ok: false,
-			tooLarge: true,
-			error: `At most ${describe(MAX_POINTS_PER_REQUEST, 'point')} per request; this one has ${input.length.toLocaleString('en-US')}. Send them in batches.`,
-			fields: {}
-		};
-	}
-
 	const fields: FieldErrors = {};
 	const messages: string[] = [];
 	const add = (key: string, message: string) => {
-		if (key in fields) return;
+		if (key in fields || messages.includes(message)) return;
 		messages.push(message);
 		if (Object.keys(fields).length < MAX_FIELD_ERRORS) fields[key] = message;
 	};
-	const points: IngestPoint[] = [];
+	const rows: IngestRow[] = [];
+	const byStep = new Map<string, IngestRow>();
+	const lastStepOf = new Map<string, number>();
+	let valueCount = 0;
 	for (let index = 0; index < input.length; index++) {
-		const raw = input[index];
-		const parsed = pointSchema.safeParse(raw);
-		const step = (raw as { step?: unknown } | null)?.step;
+		const raw = input[index] as Record<string, unknown> | null;
+		const step = raw?.step;
 		const where = `Point ${index + 1}${typeof step === 'number' ? ` (step ${step})` : ''}`;
+		const isObject = raw !== null && typeof raw === 'object' && !Array.isArray(raw);
+		const schema = !isObject ? pointSchema : 'key' in raw ? keyedSchema : 'metrics' in raw ? rowSchema : pointSchema;
+		const parsed = schema.safeParse(raw);
 		if (!parsed.success) {
 			for (const issue of parsed.error.issues) {
 				if (issue.code === 'unrecognized_keys') {
@@ -128,37 +160,71 @@ export function validatePoints(input: unknown): PointsValidation {
 			}
 			continue;
 		}
-		const point = parsed.data;
-		points.push({
-			step: point.step,
-			epoch: point.epoch,
-			loss: typeof point.loss === 'string' ? Number(point.loss) : point.loss,
-			accuracy: point.accuracy ?? null,
-			recordedAt: point.recordedAt,
-			nonFinite: point.nonFinite === true
-		});
-	}
-
-	if (messages.length === 0) {
-		for (let index = 1; index < points.length; index++) {
-			const previous = points[index - 1]!;
-			const point = points[index]!;
-			if (point.step <= previous.step) {
+		const item = parsed.data as Record<string, unknown> & { step: number; nonFinite?: boolean };
+		let values: Record<string, number>;
+		let signals: string[] = [];
+		if ('key' in item) {
+			values = { [item.key as string]: toNumber(item.value as number | string) };
+		} else if ('metrics' in item) {
+			values = {};
+			for (const [key, value] of Object.entries(item.metrics as Record<string, number | string>))
+				values[key] = toNumber(value);
+			if (Object.keys(values).length === 0) add(`[${index}].metrics`, `${where}: metrics has no values.`);
+		} else {
+			values = { loss: toNumber(item.loss as number | string) };
+			if (item.accuracy !== undefined && item.accuracy !== null) values.accuracy = item.accuracy as number;
+		}
+		if (item.nonFinite === true) {
+			signals = Object.keys(values).filter((key) => !Number.isFinite(values[key]!));
+			if (signals.length === 0)
+				add(
+					`[${index}].nonFinite`,
+					`${where}: nonFinite: true marks a diverged run, but no value here is "NaN", "Infinity" or "-Infinity".`
+				);
+		}
+		for (const key of Object.keys(values)) {
+			const problem = keyProblem(key);
+			if (problem) {
+				add(`[${index}].key`, `${where}: ${problem}`);
+				continue;
+			}
+			const last = lastStepOf.get(key);
+			if (last !== undefined && item.step <= last) {
 				add(
 					`[${index}].step`,
-					`Point ${index + 1}: step ${point.step} does not come after step ${previous.step}. Steps must increase within a request.`
+					`${where}: step ${item.step} of "${key}" does not come after its step ${last}. Within a key, steps must increase.`
 				);
 			}
-			if (previous.nonFinite) {
-				add(
-					`[${index - 1}].nonFinite`,
-					`Point ${index} (step ${previous.step}) reports a non-finite loss, which ends the run: it must be the last point of the request.`
-				);
-			}
+			lastStepOf.set(key, item.step);
+		}
+		valueCount += Object.keys(values).length;
+		if (valueCount > MAX_VALUES_PER_REQUEST) {
+			return {
+				ok: false,
+				tooLarge: true,
+				error: `At most ${describe(MAX_VALUES_PER_REQUEST, 'value')} per request (a row of 20 metrics counts 20); this one has more. Send them in batches.`,
+				fields: {}
+			};
+		}
+		// Values of one step (same epoch and time) become one stored row.
+		const group = `${item.step}|${item.epoch ?? ''}|${item.recordedAt ?? ''}`;
+		const existing = byStep.get(group);
+		if (existing && Object.keys(values).every((key) => !(key in existing.values))) {
+			Object.assign(existing.values, values);
+			existing.signals.push(...signals);
+		} else {
+			const row: IngestRow = {
+				step: item.step,
+				epoch: item.epoch as number | undefined,
+				recordedAt: item.recordedAt as string | undefined,
+				values,
+				signals
+			};
+			rows.push(row);
+			byStep.set(group, row);
 		}
 	}
-
-	if (messages.length === 0) return { ok: true, value: points };
+	if (messages.length === 0) return { ok: true, value: rows, valueCount };
 	const error =
 		messages.length === 1
 			? messages[0]!
@@ -209,7 +275,4 @@ export function validateFinish(input: unknown): Validated<FinishInput> {
 	return { ok: false, error: formError ?? messages.join(' '), fields };
 }
 
-/** The epoch of a step when the script does not say: steps 1..stepsPerEpoch are epoch 1. */
-export function epochOfStep(step: number, stepsPerEpoch: number): number {
-	return Math.ceil(step / stepsPerEpoch);
-}
+export { epochOfStep } from './curve';

@@ -1,3 +1,4 @@
+import { DEFAULT_PRIMARY_METRIC, KEY_PATTERN } from './metrics';
 import { z } from 'zod';
 import { BASE_MODEL_IDS, DATASET_IDS } from './catalogue';
 import { JOB_SOURCES, STEPS_PER_EPOCH, type JobSource } from './job';
@@ -81,12 +82,18 @@ const externalJobSchema = z.strictObject(
 			'Steps per epoch',
 			JOB_LIMITS.stepsPerEpoch.min,
 			JOB_LIMITS.stepsPerEpoch.max
-		).default(JOB_LIMITS.stepsPerEpoch.default)
+		).default(JOB_LIMITS.stepsPerEpoch.default),
+		primaryMetric: z
+			.string({ error: 'primaryMetric must be a metric key, such as "train/loss".' })
+			.regex(KEY_PATTERN, 'primaryMetric must be 1 to 250 letters, digits, "_", "-", ".", "/", ":" or spaces.')
+			.default(DEFAULT_PRIMARY_METRIC)
 	},
 	{ error: NOT_AN_OBJECT }
 );
 
 export interface NewJob {
+	/** The key shown as the headline; simulated jobs have train/loss. */
+	primaryMetric?: string;
 	source: JobSource;
 	name: string;
 	baseModel: string;

@@ -34,6 +34,8 @@ export interface Job {
 	currentStep: number;
 	latestLoss: number | null;
 	latestAccuracy: number | null;
+	/** The metric key shown as "loss" (headline chart, stats, list, toasts); its companion (loss → accuracy) as "accuracy". */
+	primaryMetric: string;
 }
 
 /** One recorded training step. */
@@ -48,6 +50,7 @@ export interface MetricPoint {
 /** The latest point of a job, as the all-jobs feed sends it. */
 export interface JobProgress {
 	id: string;
+	primaryMetric: string;
 	currentStep: number;
 	latestLoss: number | null;
 	latestAccuracy: number | null;

@@ -42,7 +42,8 @@ describe('summarizeProgress', () => {
 		createdAt: '2026-01-01T00:00:00.000Z',
 		error: null,
 		latestLoss: null,
-		latestAccuracy: null
+		latestAccuracy: null,
+		primaryMetric: 'loss'
 	} as const;
 	const start = Date.parse('2026-01-01T00:01:00.000Z');
 
@@ -51,7 +52,7 @@ describe('summarizeProgress', () => {
 			{ ...base, status: 'queued', startedAt: null, finishedAt: null, currentStep: 0 },
 			start
 		);
-		expect(summary).toEqual({ epoch: 0, percent: 0, elapsedMs: 0, etaLabel: '—' });
+		expect(summary).toEqual({ epoch: 0, percent: 0, elapsedMs: 0, etaLabel: '—', pastPlan: false });
 	});
 
 	it('estimates the remaining time of a running job from elapsed time and progress', () => {
@@ -66,7 +67,26 @@ describe('summarizeProgress', () => {
 			epoch: 2,
 			percent: 50,
 			elapsedMs: 60_000,
-			etaLabel: '1m 00s'
+			etaLabel: '1m 00s',
+			pastPlan: false
+		});
+	});
+
+	it('says a run that went past its plan is past it, with no ETA', () => {
+		const job = {
+			...base,
+			source: 'external' as const,
+			status: 'running' as const,
+			startedAt: '2026-01-01T00:01:00.000Z',
+			finishedAt: null,
+			currentStep: 400
+		};
+		expect(summarizeProgress(job, start + 60_000)).toEqual({
+			epoch: 4,
+			percent: 100,
+			elapsedMs: 60_000,
+			etaLabel: 'Past the plan',
+			pastPlan: true
 		});
 	});
 

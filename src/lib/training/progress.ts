@@ -1,7 +1,10 @@
 import { epochOfStep } from './curve';
 import type { Job, JobStatus } from './job';
 
-/** Progress and ETA, as the earlier version computed them (see shared/seed). */
+/**
+ * Progress and ETA. The ETA assumes the rest of the run goes at the pace so far: the
+ * elapsed time scaled up to 100 %, minus what has elapsed.
+ */
 
 export function progressPercent(currentStep: number, totalSteps: number): number {
 	if (totalSteps <= 0) return 0;
@@ -36,6 +39,11 @@ export interface ProgressSummary {
 	elapsedMs: number;
 	/** What the ETA cell shows: a duration, "—" before it means anything, or the end state. */
 	etaLabel: string;
+	/**
+	 * An external run that went on past its planned steps (the API accepts that): the page
+	 * says "planned N" rather than "Step 400 / 200", and no ETA is known.
+	 */
+	pastPlan: boolean;
 }
 
 const END_LABELS: Partial<Record<JobStatus, string>> = { completed: 'Complete', failed: 'Failed', stopped: 'Stopped' };
@@ -46,11 +54,14 @@ export function summarizeProgress(job: Job, now: number): ProgressSummary {
 	const started = job.startedAt ? Date.parse(job.startedAt) : undefined;
 	const ended = job.finishedAt ? Date.parse(job.finishedAt) : now;
 	const elapsedMs = started === undefined ? 0 : Math.max(0, ended - started);
-	const remaining = job.status === 'running' ? etaMs(elapsedMs, percent) : null;
+	const pastPlan = job.currentStep > job.totalSteps;
+	const remaining = job.status === 'running' && !pastPlan ? etaMs(elapsedMs, percent) : null;
+	const runningLabel = pastPlan ? 'Past the plan' : remaining === null ? '—' : formatDuration(remaining);
 	return {
 		epoch: job.currentStep > 0 ? epochOfStep(job.currentStep, job.stepsPerEpoch) : 0,
 		percent,
 		elapsedMs,
-		etaLabel: END_LABELS[job.status] ?? (remaining === null ? '—' : formatDuration(remaining))
+		etaLabel: END_LABELS[job.status] ?? runningLabel,
+		pastPlan
 	};
 }

@@ -3,6 +3,16 @@
  * shared by the server that writes the stream and the clients and tests that read it.
  */
 
+/** The response header that gives a stream's heartbeat interval in milliseconds. */
+export const HEARTBEAT_HEADER = 'Vapor-Heartbeat-Ms';
+
+/**
+ * A stream that sends nothing, not even a heartbeat, for this many intervals is dead
+ * (a proxy or a network that holds the connection open but forwards nothing): close it
+ * and resume by id. 2.5 leaves room for one late heartbeat.
+ */
+export const DEAD_AFTER_HEARTBEATS = 2.5;
+
 export interface SseMessage {
 	event?: string;
 	id?: string;

@@ -10,6 +10,7 @@ import {
 	type TokenRow
 } from './tokens.repository';
 import { generateToken, hashToken, looksLikeToken, tokenHint, tokenNameProblem } from './tokens';
+import { isUuid } from '../../uuid';
 
 /** A stored token as the Settings page and the CLI show it: never the token itself. */
 export interface TokenInfo {
@@ -31,7 +32,6 @@ function toInfo(row: TokenRow): TokenInfo {
 }
 
 const UNIQUE_VIOLATION = '23505';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Creates a token; the returned `token` is the only time it exists in clear. */
 export async function createToken(db: Db, name: string): Promise<{ token: string; info: TokenInfo }> {
@@ -58,11 +58,11 @@ export async function listTokens(db: Db): Promise<TokenInfo[]> {
 export async function revokeToken(db: Db, idOrName: string): Promise<TokenInfo> {
 	const key = idOrName.trim();
 	if (key === '') throw badRequest('Say which token to revoke: its name or its id.');
-	const row = UUID.test(key)
+	const row = isUuid(key)
 		? ((await revokeActiveToken(db, { id: key.toLowerCase() })) ?? (await revokeActiveToken(db, { name: key })))
 		: await revokeActiveToken(db, { name: key });
 	if (row) return toInfo(row);
-	const byId = UUID.test(key) ? await findTokenById(db, key.toLowerCase()) : undefined;
+	const byId = isUuid(key) ? await findTokenById(db, key.toLowerCase()) : undefined;
 	if (byId?.revoked_at) throw conflict(`The token "${byId.name}" was already revoked.`);
 	throw notFound(`No active token is named or has the id "${key}".`);
 }

@@ -1,9 +1,10 @@
 import type { ColumnType, Generated } from 'kysely';
 
 import type { JobSource, JobStatus } from '../../training/job';
+import type { MetricKeyBlocksTable, MetricKeysTable, MetricRowsTable } from '../metrics/metrics.table';
 
 /** A timestamptz with a database default. */
-type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 /** A timestamptz that is null until something happens. */
 type MaybeTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
@@ -28,26 +29,10 @@ export interface JobsTable {
 	/** The instance that advances this running job, until `lease_expires_at` unless renewed. */
 	lease_owner: string | null;
 	lease_expires_at: MaybeTimestamp;
-}
-
-export interface MetricsTable {
-	job_id: string;
-	step: number;
-	epoch: number;
-	loss: number;
-	accuracy: number | null;
-	recorded_at: CreatedAt;
-}
-
-/** The M4 extremes of one completed block of steps, as parallel arrays in step order. */
-export interface MetricBlocksTable {
-	job_id: string;
-	block: number;
-	step: number[];
-	epoch: number[];
-	loss: number[];
-	accuracy: (number | null)[];
-	recorded_at: Date[];
+	/** The key that feeds the headline chart, stats, progress, the list and the toasts. */
+	primary_metric: Generated<string>;
+	/** The last position handed to one of this job's metric_rows (commit order). */
+	metric_position: Generated<number>;
 }
 
 /** API tokens, kept as SHA-256 hashes; the token itself is shown once. */
@@ -68,8 +53,9 @@ export interface VaporInstancesTable {
 
 export interface Database {
 	jobs: JobsTable;
-	metrics: MetricsTable;
-	metric_blocks: MetricBlocksTable;
+	metric_keys: MetricKeysTable;
+	metric_rows: MetricRowsTable;
+	metric_key_blocks: MetricKeyBlocksTable;
 	api_tokens: ApiTokensTable;
 	vapor_instances: VaporInstancesTable;
 }

@@ -32,6 +32,11 @@ export async function migrateDown(db: Db, steps = 1): Promise<string[]> {
 	return applied;
 }
 
+/** Migrates up or down to the named migration (tests of one migration on the schema before it). */
+export async function migrateTo(db: Db, name: string): Promise<string[]> {
+	return assertSucceeded(await migratorFor(db).migrateTo(name));
+}
+
 export async function migrateToNothing(db: Db): Promise<string[]> {
 	return assertSucceeded(await migratorFor(db).migrateTo(NO_MIGRATIONS));
 }

@@ -1,9 +1,18 @@
-import type { Job, MetricPoint } from '../../training/job';
+import type { Job } from '../../training/job';
+import type { CommittedRow } from '../../training/metrics';
 import { log } from '../log';
 
 /** What happened to a job, published after the change is committed. */
 export type JobEvent =
-	{ type: 'points'; jobId: string; points: MetricPoint[] } | { type: 'status'; jobId: string; job: Job };
+	| {
+			type: 'rows';
+			jobId: string;
+			/** The job's primary metric, for consumers of today's loss/accuracy points. */
+			primary: string;
+			/** In position order, contiguous. */
+			rows: CommittedRow[];
+	  }
+	| { type: 'status'; jobId: string; job: Job };
 
 export type JobEventListener = (event: JobEvent) => void;
 

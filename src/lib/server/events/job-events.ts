@@ -3,7 +3,8 @@ import type { Db } from '../db';
 import { log } from '../log';
 import { EventBus } from './event-bus';
 import { notifyStatus } from './notify';
-import type { Job, MetricPoint } from '../../training/job';
+import type { Job } from '../../training/job';
+import type { CommittedRow } from '../../training/metrics';
 
 /**
  * Publishes committed changes: to this process's subscribers at once, and by NOTIFY
@@ -24,8 +25,8 @@ export class JobEvents {
 		}
 	}
 
-	/** Points are notified by the statement that commits them (see simulator.repository). */
-	pointsCommitted(jobId: string, points: MetricPoint[]): void {
-		this.bus.publish({ type: 'points', jobId, points });
+	/** Rows are notified by the statement that commits them (metrics.writer). */
+	rowsCommitted(jobId: string, primary: string, rows: CommittedRow[]): void {
+		if (rows.length > 0) this.bus.publish({ type: 'rows', jobId, primary, rows });
 	}
 }

@@ -7,9 +7,10 @@ import { log } from '../log';
 import { ALL_JOBS } from './event-bus';
 import type { JobEvents } from './job-events';
 import { EVENTS_CHANNEL, type Notification } from './notify';
-import type { JobStatus, MetricPoint } from '../../training/job';
+import type { JobStatus } from '../../training/job';
+import type { CommittedRow } from '../../training/metrics';
 
-/** Points read per job when catching up after the listener reconnects; the rest follow by the streams' own gap reads. */
+/** Rows read per job when catching up after the listener reconnects; the rest follow by the streams' own gap reads. */
 const CATCH_UP_LIMIT = 10_000;
 
 /**
@@ -21,8 +22,8 @@ const CATCH_UP_LIMIT = 10_000;
  * the jobs seen so far are read again from the database, from the last step published.
  */
 export class NotificationRelay {
-	/** The last step published on this bus, per job. */
-	#lastStep = new Map<string, number>();
+	/** The last position published on this bus, per job. */
+	#lastPosition = new Map<string, number>();
 	#lastStatus = new Map<string, JobStatus>();
 	#queue: Promise<void> = Promise.resolve();
 	#unsubscribe: () => void;
@@ -33,9 +34,9 @@ export class NotificationRelay {
 		private readonly events: JobEvents
 	) {
 		this.#unsubscribe = events.bus.subscribe(ALL_JOBS, (event) => {
-			if (event.type === 'points') {
-				const last = event.points.at(-1)?.step ?? 0;
-				if (last > (this.#lastStep.get(event.jobId) ?? 0)) this.#lastStep.set(event.jobId, last);
+			if (event.type === 'rows') {
+				const last = event.rows.at(-1)?.position ?? 0;
+				if (last > (this.#lastPosition.get(event.jobId) ?? 0)) this.#lastPosition.set(event.jobId, last);
 			} else {
 				this.#lastStatus.set(event.jobId, event.job.status);
 			}
@@ -56,7 +57,7 @@ export class NotificationRelay {
 		await this.#queue;
 	}
 
-	/** One at a time, in arrival order: a job's points must reach the bus in step order. */
+	/** One at a time, in arrival order: a job's rows must reach the bus in position order. */
 	#enqueue(work: () => Promise<void>): void {
 		this.#queue = this.#queue.then(work).catch((error) => {
 			log.warn("could not relay another instance's change; streams catch up from the database", { error });
@@ -76,52 +77,58 @@ export class NotificationRelay {
 		for (const [jobId] of message.s ?? []) await this.#publishStatus(jobId);
 	}
 
-	/** Reads the notified points that this bus has not had yet, and publishes them per job. */
+	/** Reads the notified rows that this bus has not had yet, and publishes them per job. */
 	async #publishPoints(entries: [string, number][]): Promise<void> {
-		const fresh = entries.filter(([jobId, step]) => step > (this.#lastStep.get(jobId) ?? 0));
+		const fresh = entries.filter(([jobId, position]) => position > (this.#lastPosition.get(jobId) ?? 0));
 		if (fresh.length === 0) return;
-		const { rows } = await sql<{
-			job_id: string;
-			step: number;
-			epoch: number;
-			loss: number;
-			accuracy: number | null;
-			recorded_at: Date | string;
-		}>`
-			select m.job_id, m.step, m.epoch, m.loss, m.accuracy, m.recorded_at
-			from unnest(${fresh.map(([jobId]) => jobId)}::uuid[], ${fresh.map(([, step]) => step)}::integer[]) as n(job_id, step)
-			join metrics m on m.job_id = n.job_id and m.step = n.step
-			order by m.job_id, m.step`.execute(this.db);
-		this.#publishRows(rows);
+		await this.#readAndPublish(fresh.map(([jobId, position]) => [jobId, this.#lastPosition.get(jobId) ?? 0, position]));
 	}
 
-	#publishRows(
-		rows: {
+	/** Rows of each job with after < position ≤ upTo (at most CATCH_UP_LIMIT per job), published in order. */
+	async #readAndPublish(ranges: [string, number, number][]): Promise<number> {
+		const { rows } = await sql<{
 			job_id: string;
+			primary_metric: string;
+			position: number;
 			step: number;
 			epoch: number;
-			loss: number;
-			accuracy: number | null;
 			recorded_at: Date | string;
-		}[]
-	): void {
-		const byJob = new Map<string, MetricPoint[]>();
+			entries: [string, number | string][];
+		}>`
+			select n.job_id, j.primary_metric, r.position, r.step, r.epoch, r.recorded_at,
+				(select json_agg(json_build_array(k.key, v.value::text)) from unnest(r.keys, r.vals) as v(key_no, value)
+					join metric_keys k on k.job_id = n.job_id and k.key_no = v.key_no) as entries
+			from unnest(
+				${ranges.map(([jobId]) => jobId)}::uuid[],
+				${ranges.map(([, after]) => after)}::integer[],
+				${ranges.map(([, , upTo]) => upTo)}::integer[]
+			) as n(job_id, after_position, up_to)
+			join jobs j on j.id = n.job_id
+			cross join lateral (
+				select * from metric_rows where job_id = n.job_id and position > n.after_position and position <= n.up_to
+				order by position limit ${CATCH_UP_LIMIT}
+			) r
+			order by n.job_id, r.position`.execute(this.db);
+		const byJob = new Map<string, { primary: string; rows: CommittedRow[] }>();
 		for (const row of rows) {
-			let points = byJob.get(row.job_id);
-			if (!points) byJob.set(row.job_id, (points = []));
-			points.push({
+			let group = byJob.get(row.job_id);
+			if (!group) byJob.set(row.job_id, (group = { primary: row.primary_metric, rows: [] }));
+			const values: Record<string, number> = {};
+			for (const [key, value] of row.entries ?? []) values[key] = Number(value);
+			group.rows.push({
+				position: row.position,
 				step: row.step,
 				epoch: row.epoch,
-				loss: row.loss,
-				accuracy: row.accuracy,
-				recordedAt: new Date(row.recorded_at).toISOString()
+				recordedAt: new Date(row.recorded_at).toISOString(),
+				values
 			});
 		}
-		for (const [jobId, points] of byJob) {
-			const after = this.#lastStep.get(jobId) ?? 0;
-			const unseen = points.filter((point) => point.step > after);
-			if (unseen.length > 0) this.events.pointsCommitted(jobId, unseen);
+		for (const [jobId, group] of byJob) {
+			const after = this.#lastPosition.get(jobId) ?? 0;
+			const unseen = group.rows.filter((row) => row.position > after);
+			this.events.rowsCommitted(jobId, group.primary, unseen);
 		}
+		return rows.length;
 	}
 
 	async #publishStatus(jobId: string): Promise<void> {
@@ -131,28 +138,16 @@ export class NotificationRelay {
 
 	/** After a (re)connect: what the jobs seen so far did while nobody here listened. */
 	async #catchUp(): Promise<void> {
-		const jobIds = [...new Set([...this.#lastStep.keys(), ...this.#lastStatus.keys()])];
+		const jobIds = [...new Set([...this.#lastPosition.keys(), ...this.#lastStatus.keys()])];
 		if (jobIds.length === 0) return;
-		const { rows } = await sql<{
-			job_id: string;
-			step: number;
-			epoch: number;
-			loss: number;
-			accuracy: number | null;
-			recorded_at: Date | string;
-		}>`
-			select m.job_id, m.step, m.epoch, m.loss, m.accuracy, m.recorded_at
-			from unnest(${jobIds}::uuid[], ${jobIds.map((id) => this.#lastStep.get(id) ?? 0)}::integer[]) as n(job_id, after_step)
-			cross join lateral (
-				select * from metrics where job_id = n.job_id and step > n.after_step order by step limit ${CATCH_UP_LIMIT}
-			) m
-			order by m.job_id, m.step`.execute(this.db);
-		this.#publishRows(rows);
+		const read = await this.#readAndPublish(
+			jobIds.map((id) => [id, this.#lastPosition.get(id) ?? 0, 2 ** 31 - 1] as [string, number, number])
+		);
 		for (const jobId of jobIds) {
 			const row = await findJob(this.db, jobId);
 			if (row && row.status !== this.#lastStatus.get(jobId))
 				this.events.bus.publish({ type: 'status', jobId, job: toJob(row) });
 		}
-		log.info('event listener connected; caught up', { jobs: jobIds.length, points: rows.length });
+		log.info('event listener connected; caught up', { jobs: jobIds.length, rows: read });
 	}
 }

@@ -1,24 +1,60 @@
+import { sql } from 'kysely';
 import type { Db } from '../db';
 import { badRequest, conflict, notFound, payloadTooLarge } from '../errors';
 import type { JobEvents } from '../events/job-events';
 import { findJob } from '../jobs/jobs.repository';
 import { toJob } from '../jobs/jobs.table';
-import { epochOfStep, validateFinish, validatePoints, type IngestPoint } from '../../training/ingest-input';
-import { isTerminal, type Job, type MetricPoint } from '../../training/job';
-import { appendPoints, lockJob, setJobStatus, type LockedJob, type StoredPoint } from './ingest.repository';
+import { finishExternal, ingestStatusChanges } from '../jobs/transitions';
+import type { BlockRollups } from '../metrics/block-rollups';
+import { commitMetrics, publishCommitted, type BatchRow } from '../metrics/metrics.writer';
+import { epochOfStep, validateFinish, validateMetricsBody } from '../../training/ingest-input';
+import { isTerminal, type Job, type JobSource, type JobStatus } from '../../training/job';
+import { MAX_KEYS_PER_JOB } from '../../training/metrics';
 
 export interface IngestResult {
-	/** Points written by this request. */
+	/** Values written by this request. */
 	accepted: number;
-	/** Points that were already stored with the same values (a retried request). */
+	/** Values that were already stored with the same value (a retried request). */
 	duplicates: number;
-	/** The job's last stored step after this request. */
+	/** The job's last stored step (of any key) after this request. */
 	lastStep: number;
 	status: Job['status'];
 }
 
+interface LockedJob {
+	id: string;
+	name: string;
+	status: JobStatus;
+	source: JobSource;
+	stepsPerEpoch: number;
+	primaryMetric: string;
+}
+
 const missing = (id: string) =>
 	notFound(`No job has the id ${id}. It may never have existed, or the database was reset.`);
+
+/**
+ * Locks a job's row for the rest of the transaction, so that two writers of the same
+ * job take turns: the next statement sees every value committed before the lock was granted.
+ */
+async function lockJob(db: Db, id: string): Promise<LockedJob | undefined> {
+	const row = await db
+		.selectFrom('jobs')
+		.select(['id', 'name', 'status', 'source', 'steps_per_epoch', 'primary_metric'])
+		.where('id', '=', id)
+		.forUpdate()
+		.executeTakeFirst();
+	return (
+		row && {
+			id: row.id,
+			name: row.name,
+			status: row.status,
+			source: row.source,
+			stepsPerEpoch: row.steps_per_epoch,
+			primaryMetric: row.primary_metric
+		}
+	);
+}
 
 function refuseSimulated(job: LockedJob): never {
 	throw conflict(
@@ -26,84 +62,74 @@ function refuseSimulated(job: LockedJob): never {
 	);
 }
 
-function nonFiniteMessage(point: IngestPoint): string {
-	const value = Number.isNaN(point.loss) ? 'NaN' : point.loss > 0 ? 'Infinity' : '-Infinity';
-	return `The training script reported a loss of ${value} at step ${point.step}: the run diverged.`;
-}
-
 /**
- * Stores a training script's points: all of a request in one transaction, or none.
- * The first points move a queued external job to running; a failure-signal point
- * (non-finite loss) fails it. A retried request (every point already stored with the
- * same values) is accepted again and writes nothing. Committed points are published
- * exactly like the simulator's: to this process's event bus, and NOTIFY for others.
+ * Stores a training script's values: all of a request in one transaction (one write
+ * statement, metrics.writer), or none. The first values move a queued external job to
+ * running; a flagged non-finite value of the primary metric fails it. A retried request
+ * (every value already stored with the same value) is accepted again and writes nothing.
  */
-export async function ingestPoints(db: Db, events: JobEvents, jobId: string, body: unknown): Promise<IngestResult> {
-	const validation = validatePoints(body);
+export async function ingestPoints(
+	db: Db,
+	events: JobEvents,
+	rollups: BlockRollups | undefined,
+	jobId: string,
+	body: unknown
+): Promise<IngestResult> {
+	const validation = validateMetricsBody(body);
 	if (!validation.ok) {
-		if ('tooLarge' in validation) throw payloadTooLarge(validation.error);
+		if (validation.tooLarge) throw payloadTooLarge(validation.error);
 		throw badRequest(validation.error, validation.fields);
 	}
-	const points = validation.value;
 
-	const outcome = await db.transaction().execute(async (trx) => {
+	const { job, outcome, lastStep } = await db.transaction().execute(async (trx) => {
 		const job = await lockJob(trx, jobId);
 		if (!job) throw missing(jobId);
 		if (job.source !== 'external') refuseSimulated(job);
 		const finished = isTerminal(job.status);
-
-		const stored: StoredPoint[] = points.map((point) => ({
-			step: point.step,
-			epoch: point.epoch ?? epochOfStep(point.step, job.stepsPerEpoch),
-			loss: point.loss,
-			accuracy: point.accuracy,
-			recordedAt: point.recordedAt
+		const rows: BatchRow[] = validation.value.map((row) => ({
+			jobId,
+			step: row.step,
+			epoch: row.epoch ?? epochOfStep(row.step, job.stepsPerEpoch),
+			recordedAt: row.recordedAt,
+			values: row.values,
+			signals: row.signals
 		}));
-		const result = await appendPoints(trx, events.instanceId, jobId, stored, { insert: !finished });
-		const fresh = stored.filter((point) => point.step > result.lastStep);
-
-		if (result.conflict) {
-			const { step, stored: exists } = result.conflict;
+		const signalRow = validation.value.find((row) => row.signals.includes(job.primaryMetric));
+		const signal = signalRow && {
+			step: signalRow.step,
+			key: job.primaryMetric,
+			value: signalRow.values[job.primaryMetric]!
+		};
+		const changes = finished ? [] : ingestStatusChanges(job, signal);
+		const outcome = await commitMetrics(trx, events.instanceId, { kind: 'locked' }, rows, changes);
+		if (outcome.conflict) {
+			const { key, step, stored, lastStep } = outcome.conflict;
 			throw conflict(
-				exists
-					? `Step ${step} is already stored with other values (epoch, loss, accuracy or recordedAt). A retry must send the same values; nothing of this request was written.`
-					: `Step ${step} is not after the job's last stored step (${result.lastStep}): steps must increase. Nothing of this request was written.`
+				stored
+					? `"${key}" at step ${step} is already stored with another value. A retry must send the same values; nothing of this request was written.`
+					: `"${key}" at step ${step} is not after its last stored step (${lastStep}): within a key, steps must increase. Nothing of this request was written.`
 			);
 		}
-		if (finished) {
-			if (fresh.length > 0) {
-				throw conflict(`"${job.name}" is ${job.status}: it takes no more points. Create a new job for a new run.`);
-			}
-			return { job, result, fresh: [], status: job.status, changed: false };
+		if (outcome.tooManyKeys) {
+			throw conflict(
+				`A job takes at most ${MAX_KEYS_PER_JOB.toLocaleString('en-US')} metric keys; this request would make ${outcome.tooManyKeys.keys.toLocaleString('en-US')}. Nothing of this request was written.`
+			);
 		}
-
-		let status = job.status;
-		const signal = points.find((point) => point.nonFinite && point.step > result.lastStep);
-		if (signal) status = 'failed';
-		else if (status === 'queued' && fresh.length > 0) status = 'running';
-		if (status === 'failed') await setJobStatus(trx, jobId, 'failed', nonFiniteMessage(signal!));
-		else if (status !== job.status) await setJobStatus(trx, jobId, status as 'running');
-		return { job, result, fresh, status, changed: status !== job.status };
+		if (finished && outcome.rows.size > 0) {
+			// Throwing rolls the transaction back: nothing is written.
+			throw conflict(`"${job.name}" is ${job.status}: it takes no more points. Create a new job for a new run.`);
+		}
+		const { rows: last } = await sql<{ step: number | null }>`
+			select max(last_step) as step from metric_keys where job_id = ${jobId}`.execute(trx);
+		return { job, outcome, lastStep: last[0]?.step ?? 0 };
 	});
 
-	const { result, fresh, status, changed } = outcome;
-	if (fresh.length > 0) {
-		const published: MetricPoint[] = fresh.map((point) => ({
-			step: point.step,
-			epoch: point.epoch,
-			loss: point.loss,
-			accuracy: point.accuracy,
-			recordedAt: point.recordedAt ? new Date(point.recordedAt).toISOString() : result.committedAt
-		}));
-		events.pointsCommitted(jobId, published);
-	}
+	publishCommitted(events, rollups, outcome, () => job.primaryMetric);
+	const changed = outcome.finished.find((f) => f.jobId === jobId);
 	if (changed) await announce(db, events, jobId);
-	return {
-		accepted: fresh.length,
-		duplicates: points.length - fresh.length,
-		lastStep: Math.max(result.lastStep, fresh.at(-1)?.step ?? 0),
-		status
-	};
+	let accepted = 0;
+	for (const row of outcome.rows.get(jobId) ?? []) accepted += Object.keys(row.values).length;
+	return { accepted, duplicates: outcome.duplicates, lastStep, status: changed?.status ?? job.status };
 }
 
 async function announce(db: Db, events: JobEvents, jobId: string): Promise<Job> {
@@ -131,15 +157,12 @@ export async function finishJob(db: Db, events: JobEvents, jobId: string, body: 
 				`"${job.name}" is a simulated job: the simulator finishes it. Only an external job is finished by its script (a simulated one can be stopped).`
 			);
 		}
-		if (job.status === status) return false;
-		if (isTerminal(job.status)) throw conflict(`"${job.name}" is already ${job.status}; it cannot become ${status}.`);
-		await setJobStatus(
+		return finishExternal(
 			trx,
-			jobId,
+			job,
 			status,
 			status === 'failed' ? (error ?? 'The training script reported that the run failed.') : null
 		);
-		return true;
 	});
 	if (changed) return announce(db, events, jobId);
 	const row = await findJob(db, jobId);

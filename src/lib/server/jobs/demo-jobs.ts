@@ -1,23 +1,25 @@
 import type { Db } from '../db';
 import { withAdvisoryLock } from '../db/migrate';
-import { insertPoints, type NewPoint } from '../metrics/metrics.repository';
+import { commitMetrics, type BatchRow } from '../metrics/metrics.writer';
 import { countJobs, insertJob } from './jobs.repository';
 import { curvePoint, divergenceMessage, type CurveConfig } from '../../training/curve';
+import { SIMULATED_PRIMARY_METRIC } from '../../training/metrics';
+import { simulatedStep } from '../../training/simulated-metrics';
 import { STEPS_PER_EPOCH } from '../../training/job';
 
 // Any fixed number: it only has to differ from the other advisory locks Vapor takes.
 const DEMO_LOCK = 0x76617030;
 const STEP_INTERVAL_MS = 2_000;
 
-/** Points of a finished demo run, spread back in time so that it ended `endedAgoMs` ago. */
-function pastRun(jobId: string, curve: CurveConfig, steps: number, endedAt: number): NewPoint[] {
-	const points: NewPoint[] = [];
+/** Every metric of a finished demo run, spread back in time so that it ended at `endedAt`. */
+function pastRun(jobId: string, curve: CurveConfig, totalSteps: number, steps: number, endedAt: number): BatchRow[] {
+	const rows: BatchRow[] = [];
 	for (let step = 1; step <= steps; step++) {
-		const { epoch, loss, accuracy } = curvePoint(curve, step);
-		const recordedAt = new Date(endedAt - (steps - step) * STEP_INTERVAL_MS);
-		points.push({ jobId, step, epoch, loss, accuracy, recordedAt });
+		const { epoch, values } = simulatedStep({ ...curve, totalSteps }, step);
+		const recordedAt = new Date(endedAt - (steps - step) * STEP_INTERVAL_MS).toISOString();
+		rows.push({ jobId, step, epoch, recordedAt, values });
 	}
-	return points;
+	return rows;
 }
 
 function firstNaNStep(curve: CurveConfig, limit: number): number {
@@ -45,6 +47,7 @@ export async function seedDemoJobs(db: Db, now = Date.now()): Promise<number> {
 			learning_rate: completedCurve.learningRate,
 			batch_size: completedCurve.batchSize,
 			seed: completedCurve.seed,
+			primary_metric: SIMULATED_PRIMARY_METRIC,
 			status: 'completed',
 			created_at: new Date(completedEnd - completedSteps * STEP_INTERVAL_MS - 30_000),
 			started_at: new Date(completedEnd - completedSteps * STEP_INTERVAL_MS),
@@ -62,6 +65,7 @@ export async function seedDemoJobs(db: Db, now = Date.now()): Promise<number> {
 			learning_rate: failedCurve.learningRate,
 			batch_size: failedCurve.batchSize,
 			seed: failedCurve.seed,
+			primary_metric: SIMULATED_PRIMARY_METRIC,
 			status: 'failed',
 			error: divergenceMessage(nanStep, failedCurve.learningRate),
 			created_at: new Date(failedEnd - nanStep * STEP_INTERVAL_MS - 30_000),
@@ -77,12 +81,13 @@ export async function seedDemoJobs(db: Db, now = Date.now()): Promise<number> {
 			learning_rate: 5e-4,
 			batch_size: 32,
 			seed: 7,
+			primary_metric: SIMULATED_PRIMARY_METRIC,
 			created_at: new Date(now - 5 * 60_000)
 		});
 
-		await insertPoints(trx, [
-			...pastRun(completed.id, completedCurve, completedSteps, completedEnd),
-			...pastRun(failed.id, failedCurve, nanStep - 1, failedEnd)
+		await commitMetrics(trx, 'demo', { kind: 'locked' }, [
+			...pastRun(completed.id, completedCurve, completedSteps, completedSteps, completedEnd),
+			...pastRun(failed.id, failedCurve, 3 * STEPS_PER_EPOCH, nanStep - 1, failedEnd)
 		]);
 		return 3;
 	});

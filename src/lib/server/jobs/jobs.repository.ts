@@ -1,18 +1,28 @@
+import { sql } from 'kysely';
 import type { Db } from '../db';
 import type { NewJobRow, JobWithLatest } from './jobs.table';
 
-/** Jobs joined with their latest point; the metrics primary key makes the lateral read one index probe. */
+/**
+ * Jobs with their latest values: the last step of any key, and the last values of the
+ * primary metric and its companion (loss → accuracy), from the keys' summaries.
+ */
 function selectJobs(db: Db) {
 	return db
 		.selectFrom('jobs')
 		.leftJoinLateral(
 			(eb) =>
 				eb
-					.selectFrom('metrics')
-					.select(['metrics.step', 'metrics.loss', 'metrics.accuracy'])
-					.whereRef('metrics.job_id', '=', 'jobs.id')
-					.orderBy('metrics.step', 'desc')
-					.limit(1)
+					.selectFrom('metric_keys')
+					.select((k) => [
+						k.fn.max('metric_keys.last_step').as('step'),
+						sql<number | null>`(array_agg(last_value) filter (where key = jobs.primary_metric))[1]`.as('loss'),
+						sql<
+							number | null
+						>`(array_agg(last_value) filter (where key = regexp_replace(jobs.primary_metric, 'loss$', 'accuracy') and jobs.primary_metric ~ 'loss$'))[1]`.as(
+							'accuracy'
+						)
+					])
+					.whereRef('metric_keys.job_id', '=', 'jobs.id')
 					.as('latest'),
 			(join) => join.onTrue()
 		)

@@ -5,6 +5,7 @@ import { findJob, insertJob, listJobs } from './jobs.repository';
 import { toJob } from './jobs.table';
 import { newSeed } from '../../training/curve';
 import type { Job } from '../../training/job';
+import { DEFAULT_PRIMARY_METRIC, SIMULATED_PRIMARY_METRIC } from '../../training/metrics';
 import { validateNewJob, type NewJob } from '../../training/job-input';
 
 export async function getJob(db: Db, id: string): Promise<Job> {
@@ -28,6 +29,8 @@ export async function createValidJob(db: Db, events: JobEvents, job: NewJob): Pr
 		steps_per_epoch: job.stepsPerEpoch,
 		learning_rate: job.learningRate,
 		batch_size: job.batchSize,
+		primary_metric:
+			job.source === 'simulated' ? SIMULATED_PRIMARY_METRIC : (job.primaryMetric ?? DEFAULT_PRIMARY_METRIC),
 		seed: newSeed()
 	});
 	const created = toJob(row);

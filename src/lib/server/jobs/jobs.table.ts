@@ -34,6 +34,7 @@ export function toJob(row: JobWithLatest): Job {
 		error: row.error,
 		currentStep: row.current_step ?? 0,
 		latestLoss: row.latest_loss,
-		latestAccuracy: row.latest_accuracy
+		latestAccuracy: row.latest_accuracy,
+		primaryMetric: row.primary_metric
 	};
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../db';
 import { log } from '../log';
-import { BLOCK_STEPS, rollUpCompletedBlocks } from './metric-blocks.repository';
+import { BLOCK_STEPS, rollUpCompletedBlocks } from './metric-key-blocks.repository';
+import type { CommittedRow } from '../../training/metrics';
 
 /**
  * Rolls up completed blocks in the background, one job at a time, so that writers (the
@@ -14,12 +15,16 @@ export class BlockRollups {
 
 	constructor(private readonly db: Db) {}
 
-	/** For writers of one step at a time (the simulator): rolls up when a block fills. */
-	stepCommitted(jobId: string, step: number): void {
-		if (step % BLOCK_STEPS === 0) this.request(jobId);
+	/** After a commit: rolls up when the rows reach into a new block (a block behind them may be complete). */
+	rowsCommitted(jobId: string, rows: readonly CommittedRow[]): void {
+		if (rows.length === 0) return;
+		const first = rows[0]!.step;
+		const last = rows.at(-1)!.step;
+		if (rows.length > 1 || Math.floor(first / BLOCK_STEPS) !== Math.floor((first - 1) / BLOCK_STEPS) || last < first)
+			this.request(jobId);
 	}
 
-	/** For writers of batches, which may cross a block's end anywhere, and for jobs that ended. */
+	/** For jobs that ended, and writers that know better. */
 	request(jobId: string): void {
 		this.#pending.add(jobId);
 		this.#running ??= this.#drain();

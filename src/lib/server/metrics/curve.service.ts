@@ -1,33 +1,125 @@
 import type { Db } from '../db';
-import { POINTS_PER_COLUMN } from './metrics-query';
-import { listDownsampledPoints, listPoints } from './metrics.repository';
-import { BLOCK_STEPS, listDownsampledFromBlocks } from './metric-blocks.repository';
-import { blockAlignedGrid } from '../../training/downsample';
+import type { MetricsQuery } from './metrics-query';
+import { listKeyDownsampled, listKeyValues, findKey, valuesAtSteps, MAX_PAGE_SIZE } from './metrics.repository';
+import { BLOCK_STEPS } from './metric-key-blocks.repository';
+import { blockAlignedGrid, evenGrid } from '../../training/downsample';
 import type { MetricPoint } from '../../training/job';
+import { companionKey, type MetricValue } from '../../training/metrics';
+
+/** M4 keeps up to 4 values of one key per column (first, last, lowest, highest). */
+export const VALUES_PER_COLUMN = 4;
 
 /**
- * The whole curve after `afterStep` in at most `maxPoints` points: every point when
- * they fit, else an M4 downsample that keeps each column's extremes.
- *
- * Long curves are drawn from the stored block extremes (metric-blocks.repository) on a
- * grid of block-aligned columns (training/downsample.ts), which keeps exactly the points
- * M4 over every row would, at the cost of reading ~6 rows per 256 steps. Shorter ones, where block-wide columns
- * would be too coarse, are downsampled from the rows in the database.
+ * One key's values over [fromStep, toStep] in at most `maxPoints`: every value when they
+ * fit, else M4. Long ranges are drawn from the stored block extremes on block-aligned
+ * columns (exactly the values M4 over every row keeps, from ~4 values per 256 steps);
+ * ranges where block-wide columns would be too coarse are downsampled from the rows.
  */
-export async function readCurve(db: Db, jobId: string, maxPoints: number, afterStep = 0): Promise<MetricPoint[]> {
-	const bounds = await db
-		.selectFrom('metrics')
-		.select((eb) => [eb.fn.min('step').as('lo'), eb.fn.max('step').as('hi')])
-		.where('job_id', '=', jobId)
-		.where('step', '>', afterStep)
-		.executeTakeFirst();
-	if (bounds?.lo == null || bounds.hi == null) return [];
-	const span = bounds.hi - bounds.lo + 1;
-	if (span <= maxPoints) return listPoints(db, jobId, { afterStep, limit: maxPoints });
-
-	const columns = Math.floor(maxPoints / POINTS_PER_COLUMN);
+export async function readKeyCurve(
+	db: Db,
+	jobId: string,
+	key: string,
+	maxPoints: number,
+	fromStep = 1,
+	toStep = 2 ** 31 - 1
+): Promise<MetricValue[]> {
+	const row = await findKey(db, jobId, key);
+	if (!row || row.first_step === null || row.last_step === null) return [];
+	const lo = Math.max(fromStep, row.first_step);
+	const hi = Math.min(toStep, row.last_step);
+	if (lo > hi) return [];
+	if (row.count <= maxPoints || hi - lo + 1 <= maxPoints) {
+		const page = await listKeyValues(db, jobId, row, { afterStep: lo - 1, toStep: hi, limit: maxPoints + 1 });
+		if (page.length <= maxPoints) return page;
+	}
+	const columns = Math.max(1, Math.floor(maxPoints / VALUES_PER_COLUMN));
 	// Block-wide columns must still give at least half the resolution asked for.
-	if (span < (columns * BLOCK_STEPS) / 2) return listDownsampledPoints(db, jobId, { columns, afterStep });
+	if (hi - lo + 1 < (columns * BLOCK_STEPS) / 2) {
+		return listKeyDownsampled(db, jobId, row, lo, hi, evenGrid(lo, hi, columns), false);
+	}
+	return listKeyDownsampled(db, jobId, row, lo, hi, blockAlignedGrid(lo, hi, columns, BLOCK_STEPS), true);
+}
 
-	return listDownsampledFromBlocks(db, jobId, afterStep, blockAlignedGrid(bounds.lo, bounds.hi, columns, BLOCK_STEPS));
+/** A stored value as today's points carry it (a non-finite loss stays NaN, shown as a gap). */
+const rawValue = (value: MetricValue) =>
+	value.value ?? (value.nonFinite === 'Infinity' ? Infinity : value.nonFinite === '-Infinity' ? -Infinity : NaN);
+
+async function withCompanion(db: Db, jobId: string, primary: string, values: MetricValue[]): Promise<MetricPoint[]> {
+	const companion = companionKey(primary);
+	const companionRow = companion === undefined ? undefined : await findKey(db, jobId, companion);
+	const accuracy = companionRow
+		? await valuesAtSteps(
+				db,
+				jobId,
+				companionRow.key_no,
+				values.map((v) => v.step)
+			)
+		: new Map<number, number>();
+	return values.map((v) => ({
+		step: v.step,
+		epoch: v.epoch,
+		loss: rawValue(v),
+		accuracy: accuracy.get(v.step) ?? null,
+		recordedAt: v.recordedAt
+	}));
+}
+
+/**
+ * Today's curve (`{ step, epoch, loss, accuracy }`) of a job: its primary metric as loss,
+ * downsampled as above, with the companion's value (accuracy) at the same steps.
+ */
+export async function readCurve(
+	db: Db,
+	job: { id: string; primaryMetric: string },
+	maxPoints: number,
+	afterStep = 0
+): Promise<MetricPoint[]> {
+	const values = await readKeyCurve(db, job.id, job.primaryMetric, maxPoints, afterStep + 1);
+	return withCompanion(db, job.id, job.primaryMetric, values);
+}
+
+/** A page of today's points: the primary metric's values after `afterStep`, with the companion's. */
+export async function listPoints(
+	db: Db,
+	job: { id: string; primaryMetric: string },
+	{ afterStep = 0, limit = MAX_PAGE_SIZE }: { afterStep?: number; limit?: number } = {}
+): Promise<MetricPoint[]> {
+	const row = await findKey(db, job.id, job.primaryMetric);
+	if (!row) return [];
+	const values = await listKeyValues(db, job.id, row, { afterStep, limit });
+	return withCompanion(db, job.id, job.primaryMetric, values);
+}
+
+/**
+ * What GET …/metrics answers: today's points of the primary metric (no key), or per
+ * key its raw page or its downsampled range. A key the job does not have answers [].
+ */
+export async function readMetrics(
+	db: Db,
+	job: { id: string; primaryMetric: string },
+	query: MetricsQuery
+): Promise<{ metrics: MetricPoint[] } | { series: { key: string; values: MetricValue[] }[] }> {
+	if (!query.keys) {
+		const metrics = query.maxPoints
+			? await readCurve(db, job, query.maxPoints, query.afterStep)
+			: await listPoints(db, job, query);
+		return { metrics };
+	}
+	const series = [];
+	for (const key of query.keys) {
+		if (query.maxPoints) {
+			series.push({ key, values: await readKeyCurve(db, job.id, key, query.maxPoints, query.fromStep, query.toStep) });
+			continue;
+		}
+		const row = await findKey(db, job.id, key);
+		const values = row
+			? await listKeyValues(db, job.id, row, {
+					afterStep: Math.max(query.afterStep, query.fromStep - 1),
+					toStep: query.toStep,
+					limit: query.limit
+				})
+			: [];
+		series.push({ key, values });
+	}
+	return { series };
 }

@@ -2,53 +2,76 @@ import { describe, expect, it } from 'vitest';
 import {
 	CSV_HEADER,
 	JSON_CLOSING,
+	JSON_KEY_CLOSING,
 	contentDisposition,
 	csvRows,
 	exportFileName,
+	jsonKeyOpening,
 	jsonOpening,
-	jsonRows
+	jsonValues
 } from './export-format';
-import type { Job, MetricPoint } from '../../training/job';
+import { toMetricValue } from './metrics.table';
+import type { Job } from '../../training/job';
+import type { CommittedRow } from '../../training/metrics';
 
-const point = (step: number, loss: number, accuracy: number | null): MetricPoint => ({
+const row = (position: number, step: number, values: Record<string, number>): CommittedRow => ({
+	position,
 	step,
 	epoch: Math.ceil(step / 100),
-	loss,
-	accuracy,
-	recordedAt: `2026-11-29T03:00:0${step % 10}.000Z`
+	recordedAt: `2026-11-29T03:00:0${step % 10}.000Z`,
+	values
 });
 const job = { id: '0b7c1d7e-3f9a-4c52-9d1e-5a6b7c8d9e0f', name: 'ResNet on CIFAR' } as Job;
 
 describe('CSV rows', () => {
-	it('writes one line per point under the header, NaN and missing accuracy kept distinct', () => {
-		const text = CSV_HEADER + csvRows([point(1, 2.5, 0.1), point(2, Number.NaN, null), point(3, 1e-7, 0.125)]);
+	it('writes one line per value in long form, non-finite values by name', () => {
+		const text =
+			CSV_HEADER +
+			csvRows([
+				row(1, 1, { 'train/loss': 2.5, lr: 1e-7 }),
+				row(2, 2, { 'train/loss': Number.NaN }),
+				row(3, 100, { 'val/loss': -Infinity })
+			]);
 		expect(text).toBe(
-			'step,epoch,loss,accuracy,recorded_at\n' +
-				'1,1,2.5,0.1,2026-11-29T03:00:01.000Z\n' +
-				'2,1,NaN,,2026-11-29T03:00:02.000Z\n' +
-				'3,1,1e-7,0.125,2026-11-29T03:00:03.000Z\n'
+			'key,step,epoch,value,recorded_at\n' +
+				'train/loss,1,1,2.5,2026-11-29T03:00:01.000Z\n' +
+				'lr,1,1,1e-7,2026-11-29T03:00:01.000Z\n' +
+				'train/loss,2,1,NaN,2026-11-29T03:00:02.000Z\n' +
+				'val/loss,100,1,-Infinity,2026-11-29T03:00:00.000Z\n'
 		);
 	});
 
-	it('keeps every digit of a double', () => {
+	it('keeps every digit of a double, and only the keys asked for', () => {
 		const loss = 0.1 + 0.2;
-		expect(Number(csvRows([point(1, loss, null)]).split(',')[2])).toBe(loss);
+		expect(Number(csvRows([row(1, 1, { loss })]).split(',')[3])).toBe(loss);
+		expect(csvRows([row(1, 1, { loss: 1, lr: 2 })], new Set(['lr']))).toBe('lr,1,1,2,2026-11-29T03:00:01.000Z\n');
 	});
 });
 
 describe('JSON chunks', () => {
-	it('assemble into one document, over any number of pages', () => {
-		const pages = [[point(1, 2, 0.5), point(2, 1.5, 0.6)], [point(3, Number.NaN, null)]];
-		const text = jsonOpening(job) + pages.map((page, i) => jsonRows(page, i === 0)).join('') + JSON_CLOSING;
+	it('assemble into one document grouped by key, over any number of pages', () => {
+		const value = (key: string, step: number, v: number) =>
+			toMetricValue({ key, step, epoch: 1, value: v, recorded_at: '2026-11-29T03:00:00.000Z' });
+		const text =
+			jsonOpening(job) +
+			jsonKeyOpening('train/loss', true) +
+			jsonValues([value('train/loss', 1, 2), value('train/loss', 2, 1.5)], true) +
+			jsonValues([value('train/loss', 3, Number.NaN)], false) +
+			JSON_KEY_CLOSING +
+			jsonKeyOpening('lr', false) +
+			jsonValues([value('lr', 1, 0.001)], true) +
+			JSON_KEY_CLOSING +
+			JSON_CLOSING;
 		const parsed = JSON.parse(text);
 		expect(parsed.job).toEqual(job);
-		expect(parsed.metrics.map((p: MetricPoint) => p.step)).toEqual([1, 2, 3]);
-		expect(parsed.metrics[2].loss).toBeNull();
-		expect(parsed.metrics[0]).toEqual(point(1, 2, 0.5));
+		expect(Object.keys(parsed.metrics)).toEqual(['train/loss', 'lr']);
+		expect(parsed.metrics['train/loss'].map((p: { step: number }) => p.step)).toEqual([1, 2, 3]);
+		expect(parsed.metrics['train/loss'][2]).toMatchObject({ value: null, nonFinite: 'NaN' });
+		expect(parsed.metrics.lr[0]).toEqual({ step: 1, epoch: 1, value: 0.001, recordedAt: '2026-11-29T03:00:00.000Z' });
 	});
 
-	it('is valid for a job with no points', () => {
-		expect(JSON.parse(jsonOpening(job) + JSON_CLOSING).metrics).toEqual([]);
+	it('is valid for a job with no values', () => {
+		expect(JSON.parse(jsonOpening(job) + JSON_CLOSING).metrics).toEqual({});
 	});
 });
 

@@ -2,7 +2,8 @@
  * Text of a metrics export: CSV rows, JSON chunks and a safe download name. Pure, so the
  * format is tested without a server; metrics-export.ts streams these page by page.
  */
-import type { Job, MetricPoint } from '../../training/job';
+import type { Job } from '../../training/job';
+import type { CommittedRow, MetricValue } from '../../training/metrics';
 
 export const EXPORT_FORMATS = ['csv', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -12,39 +13,59 @@ export const CONTENT_TYPES: Record<ExportFormat, string> = {
 	json: 'application/json; charset=utf-8'
 };
 
-export const CSV_HEADER = 'step,epoch,loss,accuracy,recorded_at\n';
+export const CSV_HEADER = 'key,step,epoch,value,recorded_at\n';
 
-/** A number as CSV: shortest round-trip text, "NaN" for a diverged loss, empty for no value. */
-function csvNumber(value: number | null): string {
-	if (value === null) return '';
-	return Number.isNaN(value) ? 'NaN' : String(value);
+/** A number as CSV: shortest round-trip text; NaN, Infinity and -Infinity as such. */
+function csvNumber(value: number): string {
+	return String(value);
 }
 
-/** One line per point; nothing in a point needs quoting (numbers and ISO timestamps). */
-export function csvRows(points: readonly MetricPoint[]): string {
+/** A key as a CSV field: quoted when it holds a character CSV treats specially (keys may hold spaces only, but be safe). */
+function csvKey(key: string): string {
+	return /[",\n\r]/.test(key) ? `"${key.replace(/"/g, '""')}"` : key;
+}
+
+/** One line per value, in the rows' (commit) order. */
+export function csvRows(rows: readonly CommittedRow[], keys?: ReadonlySet<string>): string {
 	let text = '';
-	for (const p of points)
-		text += `${p.step},${p.epoch},${csvNumber(p.loss)},${csvNumber(p.accuracy)},${p.recordedAt}\n`;
+	for (const row of rows)
+		for (const key in row.values) {
+			if (keys && !keys.has(key)) continue;
+			text += `${csvKey(key)},${row.step},${row.epoch},${csvNumber(row.values[key]!)},${row.recordedAt}\n`;
+		}
 	return text;
 }
 
 /**
- * The JSON export is one document, `{ "job": {…}, "metrics": [ … ] }`, written in pieces:
- * the opening, then each page's points (a comma before every page but the first), then
- * the closing. A NaN loss becomes null, as JSON has no NaN.
+ * The JSON export is one document grouped by key,
+ * `{ "job": {…}, "metrics": { "train/loss": [ { step, epoch, value, recordedAt }, … ], … } }`,
+ * written in pieces: the opening, each key's opening, its pages of values (a comma
+ * before every page but the first), its closing, and the closing. JSON has no NaN: a
+ * non-finite value is null with `"nonFinite": "NaN"` (or "Infinity", "-Infinity").
  */
 export function jsonOpening(job: Job): string {
-	return `{"job":${JSON.stringify(job)},"metrics":[\n`;
+	return `{"job":${JSON.stringify(job)},"metrics":{`;
 }
 
-export function jsonRows(points: readonly MetricPoint[], first: boolean): string {
-	const rows = points.map((p) =>
-		JSON.stringify({ step: p.step, epoch: p.epoch, loss: p.loss, accuracy: p.accuracy, recordedAt: p.recordedAt })
+export function jsonKeyOpening(key: string, first: boolean): string {
+	return `${first ? '' : ','}\n${JSON.stringify(key)}:[`;
+}
+
+export function jsonValues(values: readonly MetricValue[], first: boolean): string {
+	const rows = values.map((v) =>
+		JSON.stringify({
+			step: v.step,
+			epoch: v.epoch,
+			value: v.value,
+			...(v.nonFinite ? { nonFinite: v.nonFinite } : {}),
+			recordedAt: v.recordedAt
+		})
 	);
-	return (first ? '' : ',\n') + rows.join(',\n');
+	return (first ? '\n' : ',\n') + rows.join(',\n');
 }
 
-export const JSON_CLOSING = '\n]}\n';
+export const JSON_KEY_CLOSING = '\n]';
+export const JSON_CLOSING = '\n}}\n';
 
 /**
  * `<job name>-metrics.<ext>` with only letters, digits, dot, dash and underscore (everything

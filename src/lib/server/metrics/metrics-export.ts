@@ -1,24 +1,29 @@
 import type { Db } from '../db';
 import { getJob } from '../jobs/jobs.service';
 import { log } from '../log';
-import { listPoints } from './metrics.repository';
+import { keyNames, listKeyValues, listRowsAfter } from './metrics.repository';
 import {
 	CONTENT_TYPES,
 	CSV_HEADER,
 	JSON_CLOSING,
+	JSON_KEY_CLOSING,
 	contentDisposition,
 	csvRows,
+	jsonKeyOpening,
 	jsonOpening,
-	jsonRows,
+	jsonValues,
 	type ExportFormat
 } from './export-format';
-import type { MetricPoint } from '../../training/job';
+import type { Job } from '../../training/job';
+import type { CommittedRow } from '../../training/metrics';
 import type { Socket } from 'node:net';
 import type { ExportLimits } from './export-limits';
 
 export interface ExportRequest {
 	/** The request's abort signal: the client went away. */
 	signal?: AbortSignal;
+	/** Only these keys (`?keys=`); every key when absent. */
+	keys?: ReadonlySet<string>;
 	/** The open downloads' cap, and the client's address it counts by. */
 	limits?: ExportLimits;
 	client?: string;
@@ -27,30 +32,62 @@ export interface ExportRequest {
 	 * which no stream error can interrupt, so a stalled or shut-down download ends here.
 	 */
 	socket?: Socket;
+	pageSize?: number;
 }
 
 /** Rows read per query: large enough for few round trips, small enough to keep memory flat. */
 export const EXPORT_PAGE_SIZE = 5_000;
 
 /**
- * Every point of a job, ascending by step, one page at a time: keyset paging on the
- * (job_id, step) primary key, so each page is an index range scan however deep it is,
- * and a point committed while the export runs is either in a later page or not at all,
- * never twice.
+ * The CSV export's text, a page at a time: the job's rows in commit order, keyset paging
+ * on the (job_id, position) primary key, so each page is an index range scan however deep
+ * it is, and a row committed while the export runs is in a later page or not at all.
  */
-export async function* streamPointsInPages(
-	db: Db,
-	jobId: string,
-	pageSize = EXPORT_PAGE_SIZE
-): AsyncGenerator<MetricPoint[], void, undefined> {
-	let afterStep = 0;
+async function* csvChunks(db: Db, job: Job, keys: ReadonlySet<string> | undefined, pageSize: number) {
+	yield CSV_HEADER;
+	let names = await keyNames(db, job.id);
+	let after = 0;
 	for (;;) {
-		const page = await listPoints(db, jobId, { afterStep, limit: pageSize });
+		const page = await listRowsAfter(db, job.id, after, pageSize);
 		if (page.length === 0) return;
-		yield page;
+		if (page.some((row) => row.keys.some((no) => !names.has(no)))) names = await keyNames(db, job.id);
+		const rows: CommittedRow[] = page.map((row) => {
+			const values: Record<string, number> = {};
+			row.keys.forEach((no, i) => (values[names.get(no)!] = row.vals[i]!));
+			return {
+				position: row.position,
+				step: row.step,
+				epoch: row.epoch,
+				recordedAt: new Date(row.recorded_at).toISOString(),
+				values
+			};
+		});
+		yield csvRows(rows, keys);
 		if (page.length < pageSize) return;
-		afterStep = page.at(-1)!.step;
+		after = page.at(-1)!.position;
 	}
+}
+
+/** The JSON export's text: key by key (in the order they arrived), each in pages by step. */
+async function* jsonChunks(db: Db, job: Job, keys: ReadonlySet<string> | undefined, pageSize: number) {
+	yield jsonOpening(job);
+	let firstKey = true;
+	for (const [keyNo, key] of [...(await keyNames(db, job.id))].sort(([a], [b]) => a - b)) {
+		if (keys && !keys.has(key)) continue;
+		yield jsonKeyOpening(key, firstKey);
+		firstKey = false;
+		let afterStep = 0;
+		let first = true;
+		for (;;) {
+			const page = await listKeyValues(db, job.id, { key, key_no: keyNo }, { afterStep, limit: pageSize });
+			if (page.length > 0) yield jsonValues(page, first);
+			first = false;
+			if (page.length < pageSize) break;
+			afterStep = page.at(-1)!.step;
+		}
+		yield JSON_KEY_CLOSING;
+	}
+	yield JSON_CLOSING;
 }
 
 /**
@@ -64,7 +101,7 @@ export async function exportMetrics(
 	db: Db,
 	jobId: string,
 	format: ExportFormat,
-	{ signal, limits, client = 'unknown', socket }: ExportRequest = {}
+	{ signal, keys, limits, client = 'unknown', socket, pageSize = EXPORT_PAGE_SIZE }: ExportRequest = {}
 ): Promise<Response> {
 	// A slot first (cheap to refuse); given back however the download ends.
 	const release = limits?.acquire(client, () => endSocket('the server is shutting down')) ?? (() => {});
@@ -75,7 +112,7 @@ export async function exportMetrics(
 		release();
 		throw error;
 	}
-	const pages = streamPointsInPages(db, job.id);
+	const pages = format === 'csv' ? csvChunks(db, job, keys, pageSize) : jsonChunks(db, job, keys, pageSize);
 	let idleTimer: NodeJS.Timeout | undefined;
 	const idleMs = limits?.options.idleMs;
 	const endSocket = (reason: string) => {
@@ -89,8 +126,6 @@ export async function exportMetrics(
 			idleTimer = setTimeout(() => endSocket(`the client took nothing for ${idleMs} ms`), idleMs);
 	};
 	const encoder = new TextEncoder();
-	let started = false;
-	let first = true;
 	let done = false;
 
 	let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
@@ -123,22 +158,14 @@ export async function exportMetrics(
 				// The client asked for more: the clock runs again once the next chunk is queued.
 				clearTimeout(idleTimer);
 				try {
-					if (!started) {
-						started = true;
-						controller.enqueue(encoder.encode(format === 'csv' ? CSV_HEADER : jsonOpening(job)));
-						stillReading();
-						return;
-					}
 					const next = done ? undefined : await pages.next();
 					if (done) return; // cancelled while the page was read: the stream is already closed
 					if (!next || next.done) {
-						if (format === 'json') controller.enqueue(encoder.encode(JSON_CLOSING));
 						await finish();
 						controller.close();
 						return;
 					}
-					controller.enqueue(encoder.encode(format === 'csv' ? csvRows(next.value) : jsonRows(next.value, first)));
-					first = false;
+					controller.enqueue(encoder.encode(next.value));
 					stillReading();
 				} catch (error) {
 					log.error('metrics export failed', { jobId: job.id, format, error: (error as Error)?.message });

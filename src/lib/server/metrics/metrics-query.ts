@@ -1,10 +1,12 @@
 import { badRequest } from '../errors';
 import { MAX_PAGE_SIZE } from './metrics.repository';
+import { VALUES_PER_COLUMN } from './curve.service';
+import { POINTS_PER_COLUMN } from '../../training/downsample';
+import { keyProblem, MAX_KEYS_PER_JOB } from '../../training/metrics';
 
 export const DEFAULT_PAGE_SIZE = 1_000;
-const KNOWN = ['after', 'limit', 'maxPoints'];
-/** M4 keeps up to 6 points per column (first, last, min and max of loss and accuracy). */
-export const POINTS_PER_COLUMN = 6;
+const KNOWN = ['after', 'limit', 'maxPoints', 'key', 'keys', 'fromStep', 'toStep'];
+const MAX_STEP = 2 ** 31 - 1;
 
 function wholeNumber(name: string, raw: string, min: number, max: number): number {
 	const value = /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
@@ -17,29 +19,63 @@ function wholeNumber(name: string, raw: string, min: number, max: number): numbe
 }
 
 export interface MetricsQuery {
+	/** undefined: today's points of the primary metric; else the named keys. */
+	keys: string[] | undefined;
 	afterStep: number;
 	limit: number;
-	/** When set, the whole range after `afterStep` downsampled to at most this many points. */
+	/** When set, the range downsampled to at most this many points (per key). */
 	maxPoints: number | undefined;
+	fromStep: number;
+	toStep: number;
 }
 
-/** `?after=STEP&limit=N` (a page of raw points) or `?maxPoints=N` (the whole curve, downsampled) of GET …/metrics. */
+/**
+ * GET …/metrics: `?after=STEP&limit=N` (a page of raw values) or `?maxPoints=N[&fromStep=&toStep=]`
+ * (the range, downsampled), of today's points (no key), one key (`key=K`) or several (`keys=a,b`).
+ */
 export function parseMetricsQuery(params: URLSearchParams): MetricsQuery {
 	const unknown = [...params.keys()].filter((key) => !KNOWN.includes(key));
 	if (unknown.length > 0) {
 		throw badRequest(`Unknown query parameter "${unknown[0]}". This endpoint takes: ${KNOWN.join(', ')}.`);
 	}
-	const after = params.get('after');
-	const limit = params.get('limit');
-	const maxPoints = params.get('maxPoints');
-	if (limit !== null && maxPoints !== null) {
-		throw badRequest(
-			'Use either "limit" (a page of raw points) or "maxPoints" (the whole curve, downsampled), not both.'
-		);
+	const get = (name: string) => params.get(name);
+	if (get('limit') !== null && get('maxPoints') !== null) {
+		throw badRequest('Use either "limit" (a page of raw values) or "maxPoints" (the range, downsampled), not both.');
 	}
+	if (get('key') !== null && get('keys') !== null) throw badRequest('Use either "key" or "keys", not both.');
+	const keyList = get('key') !== null ? [get('key')!] : get('keys') !== null ? get('keys')!.split(',') : undefined;
+	if (keyList) {
+		if (keyList.length > MAX_KEYS_PER_JOB) throw badRequest(`At most ${MAX_KEYS_PER_JOB} keys at once.`);
+		for (const key of keyList) {
+			const problem = keyProblem(key);
+			if (problem) throw badRequest(`"keys": ${problem}`, { keys: problem });
+		}
+	}
+	if (!keyList && (get('fromStep') !== null || get('toStep') !== null)) {
+		throw badRequest('"fromStep" and "toStep" go with "key" or "keys".');
+	}
+	const fromStep = get('fromStep') === null ? 1 : wholeNumber('fromStep', get('fromStep')!, 1, MAX_STEP);
+	const toStep = get('toStep') === null ? MAX_STEP : wholeNumber('toStep', get('toStep')!, 1, MAX_STEP);
+	if (fromStep > toStep) throw badRequest(`"fromStep" (${fromStep}) must not be after "toStep" (${toStep}).`);
+	const minPoints = keyList ? VALUES_PER_COLUMN : POINTS_PER_COLUMN;
 	return {
-		maxPoints: maxPoints === null ? undefined : wholeNumber('maxPoints', maxPoints, POINTS_PER_COLUMN, MAX_PAGE_SIZE),
-		afterStep: after === null ? 0 : wholeNumber('after', after, 0, 2 ** 31 - 1),
-		limit: limit === null ? DEFAULT_PAGE_SIZE : wholeNumber('limit', limit, 1, MAX_PAGE_SIZE)
+		keys: keyList ? [...new Set(keyList)] : undefined,
+		maxPoints:
+			get('maxPoints') === null ? undefined : wholeNumber('maxPoints', get('maxPoints')!, minPoints, MAX_PAGE_SIZE),
+		afterStep: get('after') === null ? 0 : wholeNumber('after', get('after')!, 0, MAX_STEP),
+		limit: get('limit') === null ? DEFAULT_PAGE_SIZE : wholeNumber('limit', get('limit')!, 1, MAX_PAGE_SIZE),
+		fromStep,
+		toStep
 	};
+}
+
+/** `?keys=a,b` of the exports: the keys to include, or undefined for every key. */
+export function parseKeysParam(raw: string | null): ReadonlySet<string> | undefined {
+	if (raw === null || raw === '') return undefined;
+	const list = raw.split(',');
+	for (const key of list) {
+		const problem = keyProblem(key);
+		if (problem) throw badRequest(`"keys": ${problem}`, { keys: problem });
+	}
+	return new Set(list);
 }

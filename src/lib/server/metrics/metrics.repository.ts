@@ -1,105 +1,131 @@
 import { sql } from 'kysely';
 import type { Db } from '../db';
-import type { MetricPoint } from '../../training/job';
-
-export interface NewPoint {
-	jobId: string;
-	step: number;
-	epoch: number;
-	loss: number;
-	accuracy: number | null;
-	/** Defaults to the time of the insert. */
-	recordedAt?: Date;
-}
-
-/**
- * Writes any number of points, of any number of jobs, in one statement: each column
- * travels as one array parameter and `unnest` turns them back into rows, which is
- * close to COPY in speed and keeps the statement's text the same for every batch.
- */
-export async function insertPoints(db: Db, points: readonly NewPoint[]): Promise<void> {
-	if (points.length === 0) return;
-	const now = new Date();
-	await sql`
-		insert into metrics (job_id, step, epoch, loss, accuracy, recorded_at)
-		select * from unnest(
-			${points.map((p) => p.jobId)}::uuid[],
-			${points.map((p) => p.step)}::integer[],
-			${points.map((p) => p.epoch)}::integer[],
-			${points.map((p) => p.loss)}::double precision[],
-			${points.map((p) => p.accuracy)}::double precision[],
-			${points.map((p) => (p.recordedAt ?? now).toISOString())}::timestamptz[]
-		)`.execute(db);
-}
+import { toKeySummary, toMetricValue, type MetricKeyRow } from './metrics.table';
+import { BLOCK_STEPS, M4_STEPS } from './metric-key-blocks.repository';
+import type { ColumnGrid } from '../../training/downsample';
+import type { KeySummary, MetricValue } from '../../training/metrics';
 
 export const MAX_PAGE_SIZE = 10_000;
 
-/** Points of a job after `afterStep`, ascending by step. */
-export async function listPoints(
-	db: Db,
-	jobId: string,
-	{ afterStep = 0, limit = MAX_PAGE_SIZE }: { afterStep?: number; limit?: number } = {}
-): Promise<MetricPoint[]> {
-	const rows = await db
-		.selectFrom('metrics')
-		.select(['step', 'epoch', 'loss', 'accuracy', 'recorded_at'])
-		.where('job_id', '=', jobId)
-		.where('step', '>', afterStep)
-		.orderBy('step')
-		.limit(limit)
-		.execute();
-	return rows.map(toPoint);
+/** Every key of a job with its summary, in the order the keys first arrived. */
+export async function listKeys(db: Db, jobId: string): Promise<KeySummary[]> {
+	const rows = await db.selectFrom('metric_keys').selectAll().where('job_id', '=', jobId).orderBy('key_no').execute();
+	return rows.map(toKeySummary);
 }
 
-function toPoint(row: {
+export async function findKey(db: Db, jobId: string, key: string): Promise<MetricKeyRow | undefined> {
+	return db.selectFrom('metric_keys').selectAll().where('job_id', '=', jobId).where('key', '=', key).executeTakeFirst();
+}
+
+interface ValueRow {
 	step: number;
 	epoch: number;
-	loss: number;
-	accuracy: number | null;
-	recorded_at: Date;
-}): MetricPoint {
-	return {
-		step: row.step,
-		epoch: row.epoch,
-		loss: row.loss,
-		accuracy: row.accuracy,
-		recordedAt: row.recorded_at.toISOString()
-	};
+	value: number;
+	recorded_at: Date | string;
+}
+
+/** Values of one key with afterStep < step ≤ toStep, ascending, at most `limit`. */
+export async function listKeyValues(
+	db: Db,
+	jobId: string,
+	key: { key: string; key_no: number },
+	{
+		afterStep = 0,
+		toStep = 2 ** 31 - 1,
+		limit = MAX_PAGE_SIZE
+	}: { afterStep?: number; toStep?: number; limit?: number }
+): Promise<MetricValue[]> {
+	const { rows } = await sql<ValueRow>`
+		select r.step, r.epoch, r.recorded_at, v.value
+		from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
+		where r.job_id = ${jobId} and r.step > ${afterStep} and r.step <= ${toStep} and v.key_no = ${key.key_no}
+		order by r.step
+		limit ${limit}`.execute(db);
+	return rows.map((row) => toMetricValue({ ...row, key: key.key }));
 }
 
 /**
- * The points of a job after `afterStep`, downsampled in the database with M4 (see
- * training/downsample.ts) to `columns` columns: each keeps its first and last point
- * and the points of lowest and highest loss and accuracy, so no spike is lost.
- * One pass of hash aggregation (min/max of [value, step] arrays), then an index
- * lookup of the chosen steps: the rows themselves never leave the database.
+ * M4 of one key over [lo, hi] on `grid` (training/downsample.ts): each column keeps its
+ * first and last value and its lowest and highest finite one. With `useBlocks`, the
+ * grid's columns are whole blocks (blockAlignedGrid) and the blocks lying wholly in the
+ * range are read from their stored extremes (metric_key_blocks), the rest from the raw
+ * rows: because a column is a union of blocks, its extremes are among its blocks'
+ * extremes, so this keeps exactly the values M4 over every row would.
  */
-export async function listDownsampledPoints(
+export async function listKeyDownsampled(
 	db: Db,
 	jobId: string,
-	{ columns, afterStep = 0 }: { columns: number; afterStep?: number }
-): Promise<MetricPoint[]> {
-	const { rows } = await sql<{ step: number; epoch: number; loss: number; accuracy: number | null; recorded_at: Date }>`
-		with bounds as (
-			select min(step) as lo, max(step) as hi from metrics where job_id = ${jobId} and step > ${afterStep}
+	key: { key: string; key_no: number },
+	lo: number,
+	hi: number,
+	grid: ColumnGrid,
+	useBlocks: boolean
+): Promise<MetricValue[]> {
+	// Blocks [firstBlock, endBlock) lie wholly inside [lo, hi].
+	const firstBlock = useBlocks ? Math.ceil(lo / BLOCK_STEPS) : 0;
+	const endBlock = useBlocks ? Math.max(firstBlock, Math.floor((hi + 1) / BLOCK_STEPS)) : 0;
+	const { rows } = await sql<ValueRow>`
+		with stored as (
+			select greatest(${firstBlock}, least(${endBlock}, coalesce(max(block) + 1, 0))) as raw_block
+			from metric_key_blocks where job_id = ${jobId} and key_no = ${key.key_no} and block < ${endBlock}
+		),
+		source as (
+			select r.step, r.epoch, r.recorded_at, v.value
+			from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
+			where r.job_id = ${jobId} and v.key_no = ${key.key_no} and r.step >= ${lo} and r.step <= ${hi}
+				and (r.step < ${firstBlock * BLOCK_STEPS} or r.step >= (select raw_block from stored) * ${BLOCK_STEPS})
+			union all
+			select u.step, u.epoch, u.recorded_at, u.value
+			from metric_key_blocks b, unnest(b.step, b.epoch, b.recorded_at, b.value) as u(step, epoch, recorded_at, value)
+			where b.job_id = ${jobId} and b.key_no = ${key.key_no}
+				and b.block >= ${firstBlock} and b.block < (select raw_block from stored)
 		),
 		picked as (
-			select
-				min(m.step) as first_step,
-				max(m.step) as last_step,
-				(min(array[m.loss, m.step]))[2]::integer as min_loss_step,
-				(max(array[m.loss, m.step]))[2]::integer as max_loss_step,
-				(min(array[m.accuracy, m.step]) filter (where m.accuracy is not null))[2]::integer as min_accuracy_step,
-				(max(array[m.accuracy, m.step]) filter (where m.accuracy is not null))[2]::integer as max_accuracy_step
-			from metrics m, bounds b
-			where m.job_id = ${jobId} and m.step > ${afterStep}
-			group by ((m.step - b.lo)::bigint * ${columns}) / (b.hi - b.lo + 1)
+			select ${M4_STEPS} as steps
+			from source
+			group by least(${grid.count - 1}, greatest(0, ((step - ${grid.origin})::bigint * ${grid.count}) / ${grid.span}))
 		)
-		select step, epoch, loss, accuracy, recorded_at from metrics
-		where job_id = ${jobId} and step in (
-			select unnest(array[first_step, last_step, min_loss_step, max_loss_step, min_accuracy_step, max_accuracy_step])
-			from picked
-		)
+		select step, epoch, recorded_at, value from source
+		where step in (select unnest(steps) from picked)
 		order by step`.execute(db);
-	return rows.map((row) => toPoint({ ...row, recorded_at: new Date(row.recorded_at) }));
+	return rows.map((row) => toMetricValue({ ...row, key: key.key }));
+}
+
+/** The values of `key` at the given steps (the companion of a downsampled primary metric). */
+export async function valuesAtSteps(
+	db: Db,
+	jobId: string,
+	keyNo: number,
+	steps: readonly number[]
+): Promise<Map<number, number>> {
+	if (steps.length === 0) return new Map();
+	const { rows } = await sql<{ step: number; value: number }>`
+		select r.step, v.value
+		from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
+		where r.job_id = ${jobId} and r.step = any(${`{${steps.join(',')}}`}::integer[]) and v.key_no = ${keyNo}`.execute(db);
+	return new Map(rows.map((row) => [row.step, row.value]));
+}
+
+export interface StoredRow {
+	position: number;
+	step: number;
+	epoch: number;
+	recorded_at: Date | string;
+	keys: number[];
+	vals: number[];
+}
+
+/** A job's rows after `afterPosition`, in commit order (the event stream's history). */
+export async function listRowsAfter(db: Db, jobId: string, afterPosition: number, limit: number): Promise<StoredRow[]> {
+	const { rows } = await sql<StoredRow>`
+		select position, step, epoch, recorded_at, keys, vals from metric_rows
+		where job_id = ${jobId} and position > ${afterPosition}
+		order by position limit ${limit}`.execute(db);
+	return rows;
+}
+
+/** key_no → key of a job. */
+export async function keyNames(db: Db, jobId: string): Promise<Map<number, string>> {
+	const rows = await db.selectFrom('metric_keys').select(['key_no', 'key']).where('job_id', '=', jobId).execute();
+	return new Map(rows.map((row) => [row.key_no, row.key]));
 }

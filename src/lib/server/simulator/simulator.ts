@@ -7,8 +7,8 @@ import { log } from '../log';
 import type { BlockRollups } from '../metrics/block-rollups';
 import { planTick } from './plan';
 import { releaseLeases, renewAndClaimLeases } from './leases.repository';
-import { commitTick, listRunningJobs, type RunningJob } from './simulator.repository';
-import type { MetricPoint } from '../../training/job';
+import { listRunningJobs, type RunningJob } from './simulator.repository';
+import { commitMetrics, publishCommitted } from '../metrics/metrics.writer';
 
 export interface SimulatorOptions {
 	/** Time between ticks; each tick adds one point to every running job. */
@@ -115,39 +115,38 @@ export class Simulator {
 	async tick(): Promise<TickSummary> {
 		const running = await this.#runningJobs();
 		if (running.size === 0) return { points: 0, finished: 0 };
-		const { points, finishes } = planTick([...running.values()]);
+		const { rows, finishes } = planTick([...running.values()]);
 		let result;
 		try {
-			result = await commitTick(this.db, this.events.instanceId, points, finishes);
+			result = await commitMetrics(
+				this.db,
+				this.events.instanceId,
+				{ kind: 'lease', instanceId: this.events.instanceId },
+				rows,
+				finishes
+			);
 		} catch (error) {
 			// The commit may or may not have happened: read the truth next time.
 			this.#running = undefined;
 			throw error;
 		}
 
-		const advanced = new Set(result.points.map((point) => point.jobId));
-		for (const point of points) {
-			const job = running.get(point.jobId);
+		const primaries = new Map(rows.map((row) => [row.jobId, running.get(row.jobId)?.primaryMetric]));
+		for (const row of rows) {
+			const job = running.get(row.jobId);
 			if (!job) continue;
-			if (advanced.has(point.jobId)) job.lastStep = point.step;
-			else running.delete(point.jobId); // no longer running: stopped elsewhere
+			if (result.rows.has(row.jobId)) job.lastStep = row.step;
+			else running.delete(row.jobId); // no longer running: stopped elsewhere
 		}
 		for (const { jobId } of finishes) running.delete(jobId);
-
-		const byJob = new Map<string, MetricPoint[]>();
-		for (const { jobId, ...point } of result.points) {
-			let list = byJob.get(jobId);
-			if (!list) byJob.set(jobId, (list = []));
-			list.push(point);
-		}
-		for (const [jobId, jobPoints] of byJob) this.events.pointsCommitted(jobId, jobPoints);
-		for (const point of result.points) this.rollups?.stepCommitted(point.jobId, point.step);
-		for (const { jobId } of result.finished) this.rollups?.request(jobId);
+		publishCommitted(this.events, this.rollups, result, (jobId) => primaries.get(jobId) ?? 'loss');
 		for (const { jobId } of result.finished) {
 			const row = await findJob(this.db, jobId);
 			if (row) this.events.bus.publish({ type: 'status', jobId, job: toJob(row) });
 		}
-		return { points: result.points.length, finished: result.finished.length };
+		let points = 0;
+		for (const list of result.rows.values()) points += list.length;
+		return { points, finished: result.finished.length };
 	}
 
 	#schedule(delayMs: number): void {

@@ -3,6 +3,7 @@ import { ALL_JOBS, type EventBus, type JobEvent } from '../events/event-bus';
 import { getJobs } from '../jobs/jobs.service';
 import { SseConnection, type SseOptions } from './sse-connection';
 import type { JobProgress } from '../../training/job';
+import { legacyPoints } from '../../training/metrics';
 import { encodeMessage } from '../../training/sse';
 
 const encoder = new TextEncoder();
@@ -61,13 +62,16 @@ export class JobsFeed {
 			this.#broadcast(encodeMessage({ event: 'status', data: JSON.stringify(event.job) }));
 			return;
 		}
-		const last = event.points.at(-1);
-		if (!last) return;
+		// Each job's primary metric (and its companion) as latestLoss / latestAccuracy.
+		const previous = this.#pending.get(event.jobId);
+		const lastPoint = legacyPoints(event.rows, event.primary).at(-1);
+		const lastStep = Math.max(previous?.currentStep ?? 0, ...event.rows.map((row) => row.step));
 		this.#pending.set(event.jobId, {
 			id: event.jobId,
-			currentStep: last.step,
-			latestLoss: last.loss,
-			latestAccuracy: last.accuracy
+			primaryMetric: event.primary,
+			currentStep: lastStep,
+			latestLoss: lastPoint ? lastPoint.loss : (previous?.latestLoss ?? null),
+			latestAccuracy: lastPoint ? lastPoint.accuracy : (previous?.latestAccuracy ?? null)
 		});
 	}
 

@@ -1,5 +1,5 @@
 import { log } from '../log';
-import { encodeComment, encodeRetry } from '../../training/sse';
+import { encodeComment, encodeRetry, HEARTBEAT_HEADER } from '../../training/sse';
 
 export interface SseOptions {
 	/** Comment line sent this often so that proxies and clients see a live connection. */
@@ -64,7 +64,10 @@ export class SseConnection {
 			// desiredSize counts bytes the client has not taken yet.
 			new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_MARK })
 		);
-		this.response = new Response(stream, { headers: HEADERS });
+		this.response = new Response(stream, {
+			// Clients treat 2.5 intervals without a byte as a dead connection (one a proxy holds open).
+			headers: { ...HEADERS, [HEARTBEAT_HEADER]: String(options.heartbeatMs) }
+		});
 		this.send(encodeRetry(options.retryMs));
 		this.#heartbeat = setInterval(() => this.send(encodeComment('heartbeat')), options.heartbeatMs);
 		signal?.addEventListener('abort', () => this.#shutdown(), { once: true });

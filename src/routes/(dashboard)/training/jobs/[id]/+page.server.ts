@@ -18,7 +18,7 @@ const HISTORY_POINTS = 3_000;
 export async function load({ params }) {
 	return orPageError(async () => {
 		const job = await getJob(db(), parseJobId(params.id));
-		return { job, history: await readCurve(db(), job.id, HISTORY_POINTS) };
+		return { job, history: await readCurve(db(), job, HISTORY_POINTS) };
 	});
 }
 

@@ -1,12 +1,13 @@
 import { api } from '$lib/server/http';
 import { parseJobId } from '$lib/server/ids';
 import { openJobStream } from '$lib/server/stream/job-stream';
-import { parseStreamPosition } from '$lib/server/stream/stream-position';
+import { parseStreamFormat, parseStreamPosition } from '$lib/server/stream/stream-position';
 import { streams } from '$lib/server/vapor';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = api(async ({ params, request, url }) => {
 	const id = parseJobId(params.id);
+	const format = parseStreamFormat(url.searchParams.get('v'), url.searchParams.get('keys'));
 	const position = parseStreamPosition(request.headers.get('last-event-id'), url.searchParams.get('after'));
-	return openJobStream(streams(), id, position, request.signal);
+	return openJobStream(streams(), id, position, request.signal, format);
 });

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { Job } from '$lib/training/job';
+import { JobsLive } from './jobs-live.svelte';
+
+const job = (id: string, status: Job['status'], createdAt = '2026-01-01T00:00:00.000Z'): Job => ({
+	id,
+	name: id,
+	baseModel: 'bert-base',
+	dataset: 'imdb',
+	epochs: 1,
+	stepsPerEpoch: 100,
+	totalSteps: 100,
+	learningRate: 3e-4,
+	batchSize: 32,
+	status,
+	source: 'simulated',
+	createdAt,
+	startedAt: null,
+	finishedAt: null,
+	error: null,
+	currentStep: 0,
+	latestLoss: null,
+	latestAccuracy: null,
+	primaryMetric: 'loss'
+});
+
+describe('JobsLive', () => {
+	it('reports a job that finishes while watched, once, and not jobs first seen finished', () => {
+		const finished: string[] = [];
+		const live = new JobsLive([job('a', 'running')], { onFinished: (j) => finished.push(`${j.id}:${j.status}`) });
+		live.applySnapshot([job('a', 'running'), job('old', 'completed')]);
+		live.applyStatus(job('b', 'queued'));
+		live.applyStatus(job('b', 'running'));
+		live.applyStatus(job('a', 'completed'));
+		live.applyStatus(job('a', 'completed'));
+		// After a reconnect the snapshot carries what happened meanwhile.
+		live.applySnapshot([job('a', 'completed'), job('b', 'failed'), job('old', 'completed')]);
+		expect(finished).toEqual(['a:completed', 'b:failed']);
+		expect(live.jobs.map((j) => `${j.id}:${j.status}`)).toEqual(['old:completed', 'b:failed', 'a:completed']);
+	});
+});

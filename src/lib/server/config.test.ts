@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from './config';
+
+describe('readConfig flags', () => {
+	it('makes demo jobs unless VAPOR_DEMO says 0', () => {
+		expect(readConfig({}).demo).toBe(true);
+		expect(readConfig({ VAPOR_DEMO: '' }).demo).toBe(true);
+		expect(readConfig({ VAPOR_DEMO: '1' }).demo).toBe(true);
+		expect(readConfig({ VAPOR_DEMO: ' 0 ' }).demo).toBe(false);
+	});
+
+	it('refuses a VAPOR_DEMO that is not 1 or 0, naming it, instead of making demo jobs', () => {
+		for (const value of ['false', 'no', 'off', 'true']) {
+			expect(() => readConfig({ VAPOR_DEMO: value })).toThrow(ConfigError);
+			expect(() => readConfig({ VAPOR_DEMO: value })).toThrow(`VAPOR_DEMO must be 1 or 0; it is "${value}".`);
+		}
+	});
+
+	it('keeps VAPOR_READ_TOKEN_REQUIRED off unless it says 1', () => {
+		expect(readConfig({}).readTokenRequired).toBe(false);
+		expect(readConfig({ VAPOR_READ_TOKEN_REQUIRED: '1' }).readTokenRequired).toBe(true);
+		expect(() => readConfig({ VAPOR_READ_TOKEN_REQUIRED: 'yes' })).toThrow(/VAPOR_READ_TOKEN_REQUIRED must be 1 or 0/);
+	});
+});

@@ -1,0 +1,311 @@
+import { sql } from 'kysely';
+import type { Db } from '../db';
+import type { JobEvents } from '../events/job-events';
+import { notifyPairsSql } from '../events/notify';
+import { statusAssignmentsSql, type StatusChange } from '../jobs/transitions';
+import { arrayLiteral } from '../ingest/array-literal';
+import { MAX_KEYS_PER_JOB, type CommittedRow } from '../../training/metrics';
+import type { JobStatus } from '../../training/job';
+import type { BlockRollups } from './block-rollups';
+
+/** One step's values of one job, as a writer hands them in. */
+export interface BatchRow {
+	jobId: string;
+	step: number;
+	epoch: number;
+	/** ISO 8601; undefined: the commit time. */
+	recordedAt?: string;
+	values: Record<string, number>;
+	/** Keys whose value here is a failure signal (see transitions.ingestStatusChanges). */
+	signals?: readonly string[];
+}
+
+/**
+ * Which jobs the commit may write: 'simulated' ones this instance leases and that are
+ * still running (the tick), or any job whose row the caller's transaction has locked
+ * already (ingest, after lockJob).
+ */
+export type WriterGuard = { kind: 'lease'; instanceId: string } | { kind: 'locked' };
+
+export interface CommitOutcome {
+	/** The commit time: recorded_at of the rows that gave none. */
+	committedAt: string;
+	/** Jobs the guard refused (stopped meanwhile, or leased by another instance): nothing of theirs was written. */
+	skipped: Set<string>;
+	/** The rows written, per job, with their stream positions; retried values are left out. */
+	rows: Map<string, CommittedRow[]>;
+	/** Values already stored with the same value (accepted, not written again). */
+	duplicates: number;
+	/** The first value that cannot be stored; then nothing at all was written. */
+	conflict: { key: string; step: number; stored: boolean; lastStep: number } | undefined;
+	/** Set when the job would pass MAX_KEYS_PER_JOB; then nothing was written. */
+	tooManyKeys: { jobId: string; keys: number } | undefined;
+	finished: { jobId: string; status: JobStatus }[];
+}
+
+interface Flat {
+	job: string[];
+	row: number[];
+	step: number[];
+	epoch: number[];
+	recordedAt: (string | null)[];
+	key: string[];
+	value: number[];
+	signal: boolean[];
+}
+
+function flatten(rows: readonly BatchRow[]): Flat {
+	const flat: Flat = { job: [], row: [], step: [], epoch: [], recordedAt: [], key: [], value: [], signal: [] };
+	rows.forEach((row, index) => {
+		for (const key in row.values) {
+			flat.job.push(row.jobId);
+			flat.row.push(index);
+			flat.step.push(row.step);
+			flat.epoch.push(row.epoch);
+			flat.recordedAt.push(row.recordedAt ?? null);
+			flat.key.push(key);
+			flat.value.push(row.values[key]!);
+			flat.signal.push(row.signals?.includes(key) ?? false);
+		}
+	});
+	return flat;
+}
+
+const keyLiteral = (keys: readonly string[]) => arrayLiteral(keys);
+const boolLiteral = (values: readonly boolean[]) => `{${values.map((v) => (v ? 't' : 'f')).join(',')}}`;
+
+/**
+ * THE write path of metric values, for every writer (the simulator's tick, an ingest
+ * request): ONE statement that
+ *  - locks the jobs it may write (the guard) and reads their keys;
+ *  - checks every value at or below its key's last stored step: stored with the same
+ *    value is a duplicate (accepted, not written twice); anything else is a conflict,
+ *    and then nothing at all is written;
+ *  - interns new keys (at most MAX_KEYS_PER_JOB per job) and updates each key's summary;
+ *  - inserts one metric_rows row per given row, numbered by the job's commit-order
+ *    position (jobs.metric_position);
+ *  - applies the status changes whose condition holds;
+ *  - NOTIFYs the new positions and statuses (delivered on commit).
+ * Each column travels as one array literal (array-literal.ts): the job ids once, the
+ * values unnested once (the tick rewrite measured in bench/write.ts).
+ */
+export async function commitMetrics(
+	db: Db,
+	instanceId: string,
+	guard: WriterGuard,
+	rows: readonly BatchRow[],
+	statusChanges: readonly StatusChange[] = []
+): Promise<CommitOutcome> {
+	const flat = flatten(rows);
+	const jobIds = [...new Set([...rows.map((r) => r.jobId), ...statusChanges.map((c) => c.jobId)])];
+	const locked =
+		guard.kind === 'lease'
+			? sql`select id from jobs where id = any(${arrayLiteral(jobIds)}::uuid[]) and status = 'running'
+					and source = 'simulated' and lease_owner = ${guard.instanceId} for update`
+			: sql`select id from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])`;
+	const { rows: result } = await sql<{
+		committed_at: Date | string;
+		skipped: string[] | null;
+		positions: [number, number][] | null;
+		duplicate_values: [number, string][] | null;
+		conflict: { key: string; step: number; stored: boolean; last_step: number } | null;
+		too_many: { job_id: string; keys: number } | null;
+		finished: { job_id: string; status: JobStatus }[] | null;
+	}>`
+		with u as materialized (
+			select * from unnest(
+				${arrayLiteral(flat.job)}::uuid[], ${arrayLiteral(flat.row)}::integer[],
+				${arrayLiteral(flat.step)}::integer[], ${arrayLiteral(flat.epoch)}::integer[],
+				${arrayLiteral(flat.recordedAt)}::timestamptz[], ${keyLiteral(flat.key)}::text[],
+				${arrayLiteral(flat.value)}::double precision[], ${boolLiteral(flat.signal)}::boolean[]
+			) with ordinality as u(job_id, row_no, step, epoch, recorded_at, key, value, signal, ord)
+		),
+		locked as materialized (${locked}),
+		known as materialized (
+			select k.job_id, k.key, k.key_no, k.last_step from metric_keys k where k.job_id in (select id from locked)
+		),
+		checked as materialized (
+			select u.*, k.key_no as known_no, k.last_step,
+				case when k.key_no is null or u.step > k.last_step then 'fresh'
+					when s.value is not null and s.value = u.value then 'duplicate'
+					else 'conflict' end as verdict,
+				s.value is not null as stored
+			from u
+			left join known k on k.job_id = u.job_id and k.key = u.key
+			left join lateral (
+				select v.value from metric_rows r, unnest(r.keys, r.vals) as v(key_no, value)
+				where k.key_no is not null and u.step <= k.last_step
+					and r.job_id = u.job_id and r.step = u.step and v.key_no = k.key_no
+				limit 1
+			) s on true
+			where u.job_id in (select id from locked)
+		),
+		first_conflict as (
+			select key, step, stored, last_step from checked where verdict = 'conflict' order by step, key limit 1
+		),
+		fresh_keys as (
+			select job_id, key,
+				(select coalesce(max(key_no), -1) from known k where k.job_id = n.job_id)
+					+ row_number() over (partition by job_id order by min(ord)) as key_no
+			from checked n where known_no is null group by job_id, key
+		),
+		too_many as (
+			select job_id, (select count(*) from known k where k.job_id = f.job_id) + count(*) as keys
+			from fresh_keys f group by job_id
+			having (select count(*) from known k where k.job_id = f.job_id) + count(*) > ${MAX_KEYS_PER_JOB}
+			limit 1
+		),
+		ok as (select not exists (select 1 from first_conflict) and not exists (select 1 from too_many) as ok),
+		fresh as materialized (
+			select c.*, coalesce(c.known_no, f.key_no) as key_no
+			from checked c left join fresh_keys f on f.job_id = c.job_id and f.key = c.key
+			where c.verdict = 'fresh' and (select ok from ok)
+		),
+		stats as (
+			select job_id, key_no, key, bool_or(known_no is not null) as known, count(*)::integer as n,
+				min(step) as first_step, max(step) as last_step, (array_agg(value order by step desc))[1] as last_value,
+				min(value) filter (where value not in ('NaN', 'Infinity', '-Infinity')) as min_value,
+				max(value) filter (where value not in ('NaN', 'Infinity', '-Infinity')) as max_value
+			from fresh group by job_id, key_no, key
+		),
+		-- Known keys by a plain UPDATE (HOT: no indexed column changes), new ones by INSERT: an
+		-- upsert of every key of every tick cost half the statement.
+		summaries_updated as (
+			update metric_keys k set
+				count = k.count + s.n,
+				last_value = case when s.last_step >= coalesce(k.last_step, 0) then s.last_value else k.last_value end,
+				last_step = greatest(k.last_step, s.last_step),
+				min_value = least(k.min_value, s.min_value),
+				max_value = greatest(k.max_value, s.max_value)
+			from stats s where s.known and k.job_id = s.job_id and k.key_no = s.key_no
+		),
+		summaries_inserted as (
+			insert into metric_keys (job_id, key_no, key, count, first_step, last_step, last_value, min_value, max_value)
+			select job_id, key_no, key, n, first_step, last_step, last_value, min_value, max_value
+			from stats where not known
+		),
+		change_input as (
+			select * from unnest(
+				${arrayLiteral(statusChanges.map((c) => c.jobId))}::uuid[],
+				${arrayLiteral(statusChanges.map((c) => c.status))}::text[],
+				${arrayLiteral(statusChanges.map((c) => c.error))}::text[],
+				${arrayLiteral(statusChanges.map((c) => c.when))}::text[]
+			) with ordinality as c(job_id, status, error, condition, priority)
+		),
+		chosen as (
+			select distinct on (c.job_id) c.job_id, c.status, c.error
+			from change_input c
+			where c.job_id in (select id from locked) and (select ok from ok)
+				and (c.condition = 'always'
+					or (c.condition = 'fresh' and exists (select 1 from fresh f where f.job_id = c.job_id))
+					or (c.condition = 'signal' and exists (select 1 from fresh f where f.job_id = c.job_id and f.signal)))
+			order by c.job_id, c.priority
+		),
+		fresh_rows as materialized (
+			select job_id, row_no, min(step) as step, min(epoch) as epoch, min(recorded_at) as recorded_at,
+				array_agg(key_no order by key_no) as keys, array_agg(value order by key_no) as vals
+			from fresh group by job_id, row_no
+		),
+		row_counts as (
+			select job_id, count(*)::integer as n from fresh_rows group by job_id
+		),
+		-- ONE update of each job row (Postgres applies only one of two updates of a row in a
+		-- statement): its new rows' positions and its status change together.
+		job_updates as (
+			select coalesce(rc.job_id, ch.job_id) as job_id, coalesce(rc.n, 0) as n, ch.status, ch.error
+			from row_counts rc full join chosen ch on ch.job_id = rc.job_id
+		),
+		bumped as (
+			update jobs set metric_position = metric_position + u.n,
+				${statusAssignmentsSql(sql`u.status`, sql`u.error`, sql`u.status is not null`)}
+			from job_updates u where jobs.id = u.job_id
+			returning jobs.id as job_id, jobs.metric_position - u.n as base, jobs.metric_position as last, u.n,
+				u.status is not null as changed, jobs.status
+		),
+		finished as (select job_id, status from bumped where changed),
+		-- The bases as one lookup: the CTEs' row estimates (1) would make a join of rows and jobs
+		-- a nested loop, rows × jobs comparisons (7 million, 4 s, at 1,000 jobs).
+		bases as (select jsonb_object_agg(job_id::text, base) as m from bumped),
+		numbered as (
+			select r.*, ((select m from bases) ->> r.job_id::text)::integer
+				+ row_number() over (partition by r.job_id order by r.row_no) as position
+			from fresh_rows r
+		),
+		inserted as (
+			insert into metric_rows (job_id, position, step, epoch, recorded_at, keys, vals)
+			select job_id, position, step, epoch, coalesce(recorded_at, now()), keys, vals from numbered
+		)
+		select
+			now() as committed_at,
+			array(select id from unnest(${arrayLiteral(jobIds)}::uuid[]) as id except select id from locked)::text[] as skipped,
+			(select json_agg(json_build_array(row_no, position)) from numbered) as positions,
+			(select json_agg(json_build_array(row_no, key)) from checked where verdict = 'duplicate') as duplicate_values,
+			(select row_to_json(first_conflict) from first_conflict) as conflict,
+			(select row_to_json(too_many) from too_many) as too_many,
+			(select json_agg(finished) from finished) as finished,
+			${notifyPairsSql(instanceId, 'p', sql`(select job_id, last as x from bumped where n > 0)`)} as notified_points,
+			${notifyPairsSql(instanceId, 's', sql`(select job_id, status as x from finished)`)} as notified_statuses
+	`.execute(db);
+	const row = result[0]!;
+	const committedAt = new Date(row.committed_at).toISOString();
+	const skipped = new Set(row.skipped ?? []);
+	const outcome: CommitOutcome = {
+		committedAt,
+		skipped,
+		rows: new Map(),
+		duplicates: row.duplicate_values?.length ?? 0,
+		conflict: row.conflict
+			? {
+					key: row.conflict.key,
+					step: row.conflict.step,
+					stored: row.conflict.stored,
+					lastStep: row.conflict.last_step
+				}
+			: undefined,
+		tooManyKeys: row.too_many ? { jobId: row.too_many.job_id, keys: Number(row.too_many.keys) } : undefined,
+		finished: (row.finished ?? []).map((f) => ({ jobId: f.job_id, status: f.status }))
+	};
+	if (outcome.conflict || outcome.tooManyKeys) return outcome;
+	// What was written, rebuilt from what was sent: each row that kept a fresh value, at
+	// its position, without the values that were already stored.
+	const positions = new Map(row.positions ?? []);
+	const duplicate = new Set((row.duplicate_values ?? []).map(([rowNo, key]) => `${rowNo}\u0000${key}`));
+	rows.forEach((batchRow, rowNo) => {
+		const position = positions.get(rowNo);
+		if (position === undefined) return;
+		let values = batchRow.values;
+		if (duplicate.size > 0) {
+			values = {};
+			for (const key in batchRow.values)
+				if (!duplicate.has(`${rowNo}\u0000${key}`)) values[key] = batchRow.values[key]!;
+		}
+		let list = outcome.rows.get(batchRow.jobId);
+		if (!list) outcome.rows.set(batchRow.jobId, (list = []));
+		list.push({
+			position,
+			step: batchRow.step,
+			epoch: batchRow.epoch,
+			recordedAt: batchRow.recordedAt ? new Date(batchRow.recordedAt).toISOString() : committedAt,
+			values
+		});
+	});
+	return outcome;
+}
+
+/**
+ * The one after-commit step of every writer: publish the committed rows through the job
+ * events (this process's streams and feed; other processes were NOTIFYed by the commit),
+ * and ask for the block roll-ups that the new steps may have completed.
+ */
+export function publishCommitted(
+	events: JobEvents,
+	rollups: BlockRollups | undefined,
+	outcome: CommitOutcome,
+	primaryOf: (jobId: string) => string
+): void {
+	for (const [jobId, committed] of outcome.rows) {
+		events.rowsCommitted(jobId, primaryOf(jobId), committed);
+		rollups?.rowsCommitted(jobId, committed);
+	}
+	for (const { jobId } of outcome.finished) rollups?.request(jobId);
+}
