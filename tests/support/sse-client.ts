@@ -17,11 +17,13 @@ export interface ReadStreamOptions {
 	headers?: Record<string, string>;
 	timeoutMs?: number;
 	stopWhen?: (stream: RawStream) => boolean;
+	/** A client that stops reading: when this returns a promise, nothing more is read until it settles. */
+	pauseWhen?: (stream: RawStream) => Promise<unknown> | undefined;
 }
 
 /**
  * Reads an event stream over plain HTTP, exactly as sent. Stops when the server ends
- * it, when `stopWhen` says so, or after `timeoutMs`.
+ * it, when `stopWhen` says so, or after `timeoutMs` (which counts paused time too).
  */
 export function readStream(url: string, options: ReadStreamOptions = {}): Promise<RawStream> {
 	return openStream(url, options).result;
@@ -60,7 +62,7 @@ export function openStream(
 
 function readEvents(
 	url: string,
-	{ headers = {}, timeoutMs = 15_000, stopWhen }: ReadStreamOptions,
+	{ headers = {}, timeoutMs = 15_000, stopWhen, pauseWhen }: ReadStreamOptions,
 	onFirstEvent: () => void
 ): Promise<RawStream> {
 	return new Promise((resolve, reject) => {
@@ -91,7 +93,12 @@ function readEvents(
 				stream.raw += chunk;
 				stream.events.push(...parser.push(chunk));
 				if (stream.events.length > 0) onFirstEvent();
-				if (stopWhen?.(stream)) finish();
+				if (stopWhen?.(stream)) return finish();
+				const pause = pauseWhen?.(stream);
+				if (pause) {
+					response.pause();
+					void pause.finally(() => response.resume());
+				}
 			});
 			response.on('end', () => {
 				stream.ended = true;
