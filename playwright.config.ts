@@ -1,4 +1,9 @@
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
+
+// Where global-setup.ts keeps the signed-in browser state; workers inherit it from here.
+process.env.VAPOR_E2E_STATE ??= path.join(os.tmpdir(), `vapor-e2e-state-${process.pid}.json`);
 
 /**
  * End-to-end tests against the built server (`npm run build` first).
@@ -21,6 +26,8 @@ export default defineConfig({
 	expect: { timeout: 5_000 },
 	use: {
 		baseURL: process.env.VAPOR_E2E_URL,
+		// Signed in as the test admin to the shared server and each temp server (tests/e2e/auth-state.ts).
+		storageState: process.env.VAPOR_E2E_STATE,
 		trace: 'retain-on-failure',
 		screenshot: 'only-on-failure'
 	},

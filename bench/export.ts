@@ -7,7 +7,7 @@
  */
 import postgres from 'postgres';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
-import { authorization, startServer, type RunningServer } from '../tests/support/server';
+import { authorization, startServer, type RunningServer, BENCH_READS } from '../tests/support/server';
 import {
 	cpuSeconds,
 	envNumber,
@@ -111,7 +111,7 @@ export async function runExportSuite() {
 	const cluster = await startPostgresCluster();
 	const forgetCluster = onAbort(() => cluster.stop());
 	const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
-	const env = { DATABASE_URL: cluster.url, VAPOR_DEMO: '0' };
+	const env = { DATABASE_URL: cluster.url, VAPOR_DEMO: '0', ...BENCH_READS };
 	const results: ExportFigures[] = [];
 	const jobs = new Map<number, string>();
 	try {

@@ -18,7 +18,7 @@ import { openDatabase } from '../src/lib/server/db';
 import { rollUpCompletedBlocks } from '../src/lib/server/metrics/metric-key-blocks.repository';
 import { CHART_DRAWN_MARK } from '../src/lib/monitor/first-draw';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
-import { authorization, startServer } from '../tests/support/server';
+import { authorization, startServer, BENCH_READS } from '../tests/support/server';
 import { ensureBuild } from './lib/build';
 import { seedPoints } from '../tests/support/points';
 import { envNumber, onAbort, printTable, round, summarize, type Summary } from './lib/measure';
@@ -199,7 +199,12 @@ export async function runMonitorSuite() {
 	const cluster = await startPostgresCluster();
 	const forgetCluster = onAbort(() => cluster.stop());
 	const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
-	const server = await startServer({ DATABASE_URL: cluster.url, VAPOR_SIM_STEP_MS: String(STEP_MS), VAPOR_DEMO: '0' });
+	const server = await startServer({
+		DATABASE_URL: cluster.url,
+		VAPOR_SIM_STEP_MS: String(STEP_MS),
+		VAPOR_DEMO: '0',
+		...BENCH_READS
+	});
 	const forgetServer = onAbort(() => server.kill());
 	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--disable-gpu'] });
 	try {

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import postgres from 'postgres';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
-import { authorization, startServer, type RunningServer } from '../tests/support/server';
+import { authorization, startServer, type RunningServer, BENCH_READS } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
 import { ensureBuild } from './lib/build';
 import { envNumber, memoryMiB, onAbort, printTable, round, sleep, smokeOr } from './lib/measure';
@@ -102,7 +102,12 @@ export async function runSoakSuite() {
 	const cluster = await startPostgresCluster();
 	const forgetCluster = onAbort(() => cluster.stop());
 	const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
-	const env = { DATABASE_URL: cluster.url, VAPOR_SIM_STEP_MS: String(STEP_MS), VAPOR_SSE_HEARTBEAT_MS: '5000' };
+	const env = {
+		DATABASE_URL: cluster.url,
+		VAPOR_SIM_STEP_MS: String(STEP_MS),
+		VAPOR_SSE_HEARTBEAT_MS: '5000',
+		...BENCH_READS
+	};
 	const servers = await Promise.all([startServer(env), startServer(env)]);
 	const forgetServers = onAbort(() => Promise.all(servers.map((s) => s.kill())));
 	const clients: Client[] = [];

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { startPostgresCluster, type PostgresCluster } from '../tests/support/postgres-cluster';
-import { authorization, startServer, type RunningServer } from '../tests/support/server';
+import { authorization, startServer, type RunningServer, BENCH_READS } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
 import { ensureBuild } from './lib/build';
 import {
@@ -404,7 +404,7 @@ export async function runStreamSuite() {
 	const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
 	const results: StreamFigures[] = [];
 	try {
-		const env = { DATABASE_URL: cluster.url, VAPOR_SIM_STEP_MS: String(STEP_MS), VAPOR_DEMO: '0' };
+		const env = { DATABASE_URL: cluster.url, VAPOR_SIM_STEP_MS: String(STEP_MS), VAPOR_DEMO: '0', ...BENCH_READS };
 		const setup = await startServer(env);
 		const forgetSetup = onAbort(() => setup.kill());
 		let jobId: string;

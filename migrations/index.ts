@@ -3,6 +3,7 @@ import * as createJobsAndMetrics from './2026-11-29T0000_create-jobs-and-metrics
 import * as metricBlocks from './2026-11-29T0100_metric-blocks';
 import * as externalJobsAndTokens from './2026-11-29T0300_external-jobs-and-tokens';
 import * as jobLeases from './2026-11-29T0400_job-leases';
+import * as usersSessionsAudit from './2026-12-01T0100_users-sessions-audit';
 import * as namedMetrics from './2026-12-01T0200_named-metrics';
 import * as runConfigTagsNotes from './2026-12-01T0300_run-config-tags-notes';
 import * as jobContact from './2026-12-01T0500_job-contact';
@@ -16,6 +17,7 @@ export const migrations: Record<string, Migration> = {
 	'2026-11-29T0100_metric-blocks': metricBlocks,
 	'2026-11-29T0300_external-jobs-and-tokens': externalJobsAndTokens,
 	'2026-11-29T0400_job-leases': jobLeases,
+	'2026-12-01T0100_users-sessions-audit': usersSessionsAudit,
 	'2026-12-01T0200_named-metrics': namedMetrics,
 	'2026-12-01T0300_run-config-tags-notes': runConfigTagsNotes,
 	'2026-12-01T0500_job-contact': jobContact

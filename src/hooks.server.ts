@@ -1,14 +1,15 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { dev } from '$app/environment';
 import { gzipResponse, shouldCompress } from '$lib/server/compression';
-import { guardApi } from '$lib/server/auth/api-auth';
+import { door } from '$lib/server/auth/door';
+import { DATABASE_AWAY, isDatabaseUnavailable } from '$lib/server/errors';
 import { log } from '$lib/server/log';
 import { quiesceVapor, startVapor, stopVapor } from '$lib/server/vapor';
 
 const SHUTDOWN_HOOKED = Symbol.for('vapor.shutdownHooked');
 
 export const init: ServerInit = async () => {
-	await startVapor();
+	await startVapor(undefined, { dev });
 	const global = globalThis as typeof globalThis & { [SHUTDOWN_HOOKED]?: boolean };
 	if (!global[SHUTDOWN_HOOKED]) {
 		global[SHUTDOWN_HOOKED] = true;
@@ -29,17 +30,28 @@ export const init: ServerInit = async () => {
 };
 
 /**
- * API tokens first (see $lib/server/auth/api-auth.ts), then gzip for what the app
- * renders (see $lib/server/compression.ts).
+ * The door first (see $lib/server/auth/door.ts: access decided on event.route.id), then
+ * gzip for what the app renders (see $lib/server/compression.ts).
  */
 export const handle: Handle = async ({ event, resolve }) => {
-	const refused = await guardApi(event);
+	const refused = await door(event);
 	if (refused) return refused;
-	const response = await resolve(event);
+	let response = await resolve(event);
+	// A page or form action that failed because the database is away: a 503, not a 500 (handleError
+	// set the message; SvelteKit gives every unexpected error 500).
+	if (event.locals.databaseAway && response.status === 500) {
+		response = new Response(response.body, { status: 503, headers: response.headers });
+		response.headers.set('retry-after', '5');
+	}
 	return shouldCompress(event.request, response) ? gzipResponse(response) : response;
 };
 
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
+	if (isDatabaseUnavailable(error)) {
+		log.warn('database unavailable during a page request', { path: event.url.pathname, error });
+		event.locals.databaseAway = true;
+		return { message: DATABASE_AWAY, databaseAway: true };
+	}
 	if (status !== 404) {
 		log.error('unhandled error', { path: event.url.pathname, status, error, stack: (error as Error)?.stack });
 	}

@@ -6,7 +6,7 @@
 // without a byte count as a dead connection, which is closed and resumed like any other.
 //
 //   node docs/examples/follow-job.mjs http://127.0.0.1:5173 JOB_ID
-// VAPOR_TOKEN=vpr_… sends the token (needed when the server has VAPOR_READ_TOKEN_REQUIRED=1).
+// VAPOR_TOKEN=vpr_… sends the token (needed unless the server has VAPOR_PUBLIC_READ=1).
 import { EventSource } from 'eventsource';
 
 const [base = 'http://127.0.0.1:5173', jobId] = process.argv.slice(2);

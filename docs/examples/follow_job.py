@@ -7,7 +7,7 @@ Reconnects after any cut (network error, server restart, a slow client dropped b
 server, a connection that stays open but goes silent for 2.5 heartbeat intervals) with
 Last-Event-ID, so every step arrives exactly once; stops on HTTP 204.
 Needs only `requests`. VAPOR_TOKEN=vpr_… sends the token (needed when the server has
-VAPOR_READ_TOKEN_REQUIRED=1).
+VAPOR_PUBLIC_READ=0, the default).
 """
 import codecs
 import json

@@ -27,7 +27,9 @@ test.describe.serial('monitor chart tools', () => {
 		await fetch(`${server.url}/api/training/jobs/${job.id}/start`, { method: 'POST', headers: authorization() });
 		for (let i = 0; i < 200; i++) {
 			const current = (
-				(await (await fetch(`${server.url}/api/training/jobs/${job.id}`)).json()) as { job: { status: string } }
+				(await (await fetch(`${server.url}/api/training/jobs/${job.id}`, { headers: authorization() })).json()) as {
+					job: { status: string };
+				}
 			).job;
 			if (current.status === 'completed') break;
 			await new Promise((resolve) => setTimeout(resolve, 100));

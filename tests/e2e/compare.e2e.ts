@@ -114,7 +114,7 @@ test.describe.serial('compare runs', () => {
 	});
 
 	test('bad and unknown ids in the address get a clear message, not an error page', async ({ page }) => {
-		const jobs = (await (await fetch(`${server.url}/api/training/jobs`)).json()) as {
+		const jobs = (await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as {
 			jobs: { id: string; name: string }[];
 		};
 		const known = jobs.jobs.find((job) => job.name === 'ResNet-18 on CIFAR-10 (demo)')!;
@@ -135,7 +135,7 @@ test.describe.serial('compare runs', () => {
 
 	test('a running job in the comparison grows live', async ({ page }) => {
 		const job = await createJob('Live in compare', { epochs: 3 });
-		const jobs = (await (await fetch(`${server.url}/api/training/jobs`)).json()) as {
+		const jobs = (await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as {
 			jobs: { id: string; name: string }[];
 		};
 		const done = jobs.jobs.find((j) => j.name === 'ResNet-18 on CIFAR-10 (demo)')!;

@@ -2,11 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../support/server';
+import { addSessionFor, resetStorageState, storageStatePath } from './auth-state';
 
 /**
  * One built server for the run, on a throwaway PGlite folder, seeded with the three
  * demo jobs. Workers start after this returns, so they inherit VAPOR_E2E_URL, which
- * playwright.config.ts reads as baseURL. The returned function is the teardown.
+ * playwright.config.ts reads as baseURL. The browser state is signed in once, here, as
+ * the test admin (auth-state.ts). The returned function is the teardown.
  */
 export default async function globalSetup() {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-e2e-'));
@@ -18,9 +20,12 @@ export default async function globalSetup() {
 		throw error;
 	}
 	process.env.VAPOR_E2E_URL = server.url;
+	resetStorageState();
+	await addSessionFor(server.url);
 
 	return async () => {
 		await server.stop();
 		fs.rmSync(dataDir, { recursive: true, force: true });
+		fs.rmSync(storageStatePath(), { force: true });
 	};
 }

@@ -2,22 +2,31 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../support/server';
+import { addSessionFor } from './auth-state';
 
 export interface TempServer {
 	url: string;
+	/** Everything the server printed (the setup link, warnings). */
+	output(): string;
 	/** Stops the process and starts it again on the same port and data (for reconnect tests). */
 	restart(): Promise<void>;
 	/** Stops the server and removes its data folder. */
 	stop(): Promise<void>;
 }
 
-/** A built server of its own, on a fresh PGlite folder, for specs that need a database other than the shared one. */
+/**
+ * A built server of its own, on a fresh PGlite folder, for specs that need a database
+ * other than the shared one. Unless `signedIn: false`, the browser of every test that
+ * starts after this is signed in to it as the test admin.
+ */
 export async function startTempServer({
 	demo,
-	env = {}
+	env = {},
+	signedIn = true
 }: {
 	demo: boolean;
 	env?: Record<string, string>;
+	signedIn?: boolean;
 }): Promise<TempServer> {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-e2e-'));
 	const remove = () => fs.rmSync(dataDir, { recursive: true, force: true });
@@ -29,10 +38,13 @@ export async function startTempServer({
 		remove();
 		throw error;
 	}
+	if (signedIn) await addSessionFor(server.url);
 	return {
 		url: server.url,
+		output: () => server.output(),
 		async restart() {
 			await server.stop();
+			// Same port, same database: the sessions (and the cookies naming them) stay valid.
 			server = await startServer(serverEnv, { port: server.port });
 		},
 		async stop() {
@@ -42,5 +54,5 @@ export async function startTempServer({
 	};
 }
 
-/** Starting PGlite, migrating and seeding takes several seconds on this machine. */
-export const SERVER_START_TIMEOUT = 60_000;
+/** Starting PGlite, migrating, seeding and signing in takes several seconds on this machine, more under load. */
+export const SERVER_START_TIMEOUT = 150_000;

@@ -6,7 +6,7 @@ import { insertPoints, type NewPoint } from '../support/points';
 import { EXPORT_PAGE_SIZE } from '../../src/lib/server/metrics/metrics-export';
 import { stepsUpTo } from '../support/api-client';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';
-import { startServer, type RunningServer } from '../support/server';
+import { authorization, startServer, type RunningServer } from '../support/server';
 
 /** More than two pages, and not a multiple of the page size, so the last page is partial. */
 const POINTS = EXPORT_PAGE_SIZE * 2 + 345;
@@ -84,7 +84,7 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 	});
 
 	it('sends every value exactly once as long-form CSV, with a header row, as a named attachment', async () => {
-		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv`);
+		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv`, { headers: authorization() });
 		expect(response.status).toBe(200);
 		expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
 		expect(response.headers.get('content-disposition')).toBe('attachment; filename="Cafe-run-A-1-metrics.csv"');
@@ -97,7 +97,9 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 	});
 
 	it('exports only the keys asked for with ?keys=', async () => {
-		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv?keys=accuracy`);
+		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv?keys=accuracy`, {
+			headers: authorization()
+		});
 		expect(response.status).toBe(200);
 		const { rows } = parseCsv(await response.text());
 		expect(rows).toHaveLength(ACCURACY_VALUES);
@@ -105,7 +107,7 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 	});
 
 	it('sends every value exactly once as one JSON document grouped by key', async () => {
-		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.json`);
+		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.json`, { headers: authorization() });
 		expect(response.status).toBe(200);
 		expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
 		expect(response.headers.get('content-disposition')).toBe('attachment; filename="Cafe-run-A-1-metrics.json"');
@@ -138,23 +140,30 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 	});
 
 	it('exports a job without points as a header, or an empty list', async () => {
-		expect(await (await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.csv`)).text()).toBe(
-			'key,step,epoch,value,recorded_at\n'
-		);
-		const document = await (await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.json`)).json();
+		expect(
+			await (
+				await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.csv`, { headers: authorization() })
+			).text()
+		).toBe('key,step,epoch,value,recorded_at\n');
+		const document = await (
+			await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.json`, { headers: authorization() })
+		).json();
 		expect(document.metrics).toEqual({});
 		expect(document.job.name).toBe('nothing yet');
 	});
 
 	it.each(['csv', 'json'])('answers an unknown job with 404 and a bad id with 400, as JSON (%s)', async (format) => {
 		const missing = await fetch(
-			`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000/metrics.${format}`
+			`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000/metrics.${format}`,
+			{ headers: authorization() }
 		);
 		expect(missing.status).toBe(404);
 		expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
 		expect((await missing.json()).error).toMatch(/No job has the id/);
 
-		const bad = await fetch(`${server.url}/api/training/jobs/not-a-job/metrics.${format}`);
+		const bad = await fetch(`${server.url}/api/training/jobs/not-a-job/metrics.${format}`, {
+			headers: authorization()
+		});
 		expect(bad.status).toBe(400);
 		expect((await bad.json()).error).toMatch(/"not-a-job" is not a job id/);
 	});
@@ -162,19 +171,23 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 	it('stops reading when the client goes away, and keeps serving', async () => {
 		// Read the first bytes with a tiny receive window, then drop the connection.
 		const firstBytes = await new Promise<string>((resolve, reject) => {
-			const request = http.get(`${server.url}/api/training/jobs/${jobId}/metrics.csv`, (response) => {
-				response.once('data', (chunk: Buffer) => {
-					request.destroy();
-					resolve(chunk.toString('utf8'));
-				});
-			});
+			const request = http.get(
+				`${server.url}/api/training/jobs/${jobId}/metrics.csv`,
+				{ headers: authorization() },
+				(response) => {
+					response.once('data', (chunk: Buffer) => {
+						request.destroy();
+						resolve(chunk.toString('utf8'));
+					});
+				}
+			);
 			request.on('error', (error) =>
 				(error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)
 			);
 		});
 		expect(firstBytes.startsWith('key,step,epoch,value,recorded_at\n')).toBe(true);
 		// The server is not stuck on the abandoned export: a whole export still completes.
-		const again = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv`);
+		const again = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv`, { headers: authorization() });
 		expect((await again.text()).split('\n')).toHaveLength(POINTS + ACCURACY_VALUES + 2);
 		expect(server.output()).not.toMatch(/metrics export failed|request failed/);
 	});

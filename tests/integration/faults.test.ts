@@ -1,10 +1,11 @@
 import http from 'node:http';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient } from '../support/api-client';
+import { apiClient, stepsUpTo } from '../support/api-client';
 import { postgresProcesses, startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster';
 import { authorization, startServer, type RunningServer } from '../support/server';
-import { seedPoints } from '../support/points';
+import { isTerminal, type Job } from '../../src/lib/training/job';
+import { readStream, stepsOf, type RawStream } from '../support/sse-client';
 import { waitFor } from '../support/wait';
 
 /**
@@ -115,6 +116,109 @@ describe('faults on Postgres', () => {
 		await expect.poll(async () => (await timed(jobs)).status, { timeout: 15_000 }).toBe(200);
 		expect((await timed(`${server.url}/healthz`)).status).toBe(200);
 	}, 60_000);
+
+	/** Holds every reader of the points table waiting (each read then meets its 2 s deadline) until released. */
+	const lockMetrics = async () => {
+		const holder = await sql.reserve();
+		await holder`begin`;
+		await holder`lock table metric_rows in access exclusive mode`;
+		return async () => {
+			await holder`rollback`;
+			holder.release();
+		};
+	};
+	const isTerminalStatus = (event: { event: string; data: string }) =>
+		event.event === 'status' && isTerminal((JSON.parse(event.data) as Job).status);
+	// More history than the sockets' buffers hold: a client that stops reading keeps the
+	// server waiting to read its next page, so that read happens under the lock.
+	const HISTORY = 200_000;
+	// The id of a metrics event is its last step (checked per chunk: cheap, unlike parsing every event again).
+	const reachedEnd = (s: RawStream) => s.events.at(-1)?.lastEventId === String(HISTORY);
+
+	/**
+	 * A stream of a job with a long history whose client stops reading after its first
+	 * points: the job and its first page were read; every later page read meets the lock.
+	 */
+	const streamUnderLock = async (url: string, headers: Record<string, string> = {}) => {
+		let resume!: () => void;
+		const resumed = new Promise<void>((resolve) => (resume = resolve));
+		let paused!: () => void;
+		const pausedOnce = new Promise<void>((resolve) => (paused = resolve));
+		let pausing = true;
+		const stream = readStream(url, {
+			headers,
+			timeoutMs: 60_000,
+			stopWhen: reachedEnd,
+			pauseWhen: (s) => {
+				if (!pausing || !s.events.some((event) => event.event === 'metrics')) return undefined;
+				pausing = false;
+				paused();
+				return resumed;
+			}
+		});
+		await pausedOnce;
+		const release = await lockMetrics();
+		resume();
+		return { stream, release };
+	};
+
+	it("reads a stream's history again when a read fails once, and the stream goes on", async () => {
+		const jobId = await jobWithPoints(sql, server.url, HISTORY);
+		const { stream, release } = await streamUnderLock(`${server.url}/api/training/jobs/${jobId}/stream`);
+		try {
+			await expect
+				.poll(
+					() =>
+						server.output().includes(`"message":"could not read a stream's points; trying again","jobId":"${jobId}"`),
+					{ timeout: 20_000 }
+				)
+				.toBe(true);
+		} finally {
+			await release();
+		}
+		const { events, ended } = await stream;
+		expect(ended).toBe(false);
+		expect(stepsOf(events)).toEqual(stepsUpTo(HISTORY));
+		expect(server.output()).not.toMatch(new RegExp(`"message":"dropping a stream[^\\n]*"jobId":"${jobId}"`));
+	}, 90_000);
+
+	it('drops a stream whose reads keep failing with a logged reason, and the client resumes losslessly', async () => {
+		const jobId = await jobWithPoints(sql, server.url, HISTORY);
+		const url = `${server.url}/api/training/jobs/${jobId}/stream`;
+		const { stream, release } = await streamUnderLock(url);
+		let dropped: RawStream;
+		try {
+			dropped = await stream;
+		} finally {
+			await release();
+		}
+		// Ended by the server, saying why, and never with a terminal status (the job is still open).
+		expect(dropped.ended).toBe(true);
+		expect(dropped.raw).toContain(': dropped: a step of the stream failed; reconnect with Last-Event-ID');
+		expect(dropped.events.some(isTerminalStatus)).toBe(false);
+		const received = stepsOf(dropped.events);
+		expect(received.length).toBeGreaterThan(0);
+		expect(received.length).toBeLessThan(HISTORY);
+		const line = server
+			.output()
+			.split('\n')
+			.find((l) => l.includes('"message":"dropping a stream') && l.includes(jobId));
+		expect(line, 'the log line of the drop').toBeDefined();
+		expect(JSON.parse(line!)).toMatchObject({
+			level: 'warn',
+			stream: 'job',
+			jobId,
+			after: received.at(-1),
+			error: { message: expect.any(String) }
+		});
+
+		const resumed = await readStream(url, {
+			headers: { 'last-event-id': dropped.events.at(-1)!.lastEventId },
+			timeoutMs: 60_000,
+			stopWhen: reachedEnd
+		});
+		expect([...received, ...stepsOf(resumed.events)]).toEqual(stepsUpTo(HISTORY));
+	}, 90_000);
 });
 
 /** A download whose client reads its first bytes and then nothing more. */
@@ -142,8 +246,8 @@ function stalledDownload(url: string, headers: Record<string, string> = {}) {
 	});
 }
 
-/** A job of `points` points (loss and accuracy, two CSV lines each), an export to download. */
-async function jobWithPoints(databaseUrl: string, baseUrl: string, points: number): Promise<string> {
+/** A job of `points` points, written straight into the table (an export to download). */
+async function jobWithPoints(sql: postgres.Sql, baseUrl: string, points: number): Promise<string> {
 	const job = await apiClient(baseUrl).createJob({
 		name: `download of ${points}`,
 		source: 'external',
@@ -151,20 +255,25 @@ async function jobWithPoints(databaseUrl: string, baseUrl: string, points: numbe
 		dataset: 'iris',
 		stepsPerEpoch: 1000
 	});
-	await seedPoints(databaseUrl, job.id, points, (step) => ({
-		epoch: Math.floor((step - 1) / 1000) + 1,
-		loss: 1 / step,
-		accuracy: 0.5
-	}));
+	await sql`
+		insert into metric_rows (job_id, position, step, epoch, keys, vals)
+		select ${job.id}, s, s, (s - 1) / 1000 + 1, '{0,1}', array[1.0 / s, 0.5] from generate_series(1, ${points}) as s`;
+	await sql`
+		insert into metric_keys (job_id, key_no, key, count, first_step, last_step, last_value, min_value, max_value)
+		values (${job.id}, 0, 'loss', ${points}, 1, ${points}, ${1 / points}, ${1 / points}, 1),
+			(${job.id}, 1, 'accuracy', ${points}, 1, ${points}, 0.5, 0.5, 0.5)`;
+	await sql`update jobs set metric_position = ${points} where id = ${job.id}`;
 	return job.id;
 }
 
 describe('downloads that stall', () => {
 	let cluster: PostgresCluster;
+	let sql: postgres.Sql;
 	let server: RunningServer;
 
 	beforeAll(async () => {
 		cluster = await startPostgresCluster();
+		sql = postgres(cluster.url, { max: 2, onnotice: () => {} });
 		server = await startServer({
 			DATABASE_URL: cluster.url,
 			VAPOR_EXPORT_MAX: '5',
@@ -176,12 +285,13 @@ describe('downloads that stall', () => {
 	}, 120_000);
 	afterAll(async () => {
 		await server?.kill();
+		await sql?.end({ timeout: 1 });
 		cluster?.stop();
 	});
 
 	it('caps open downloads per client and overall with 429 + Retry-After, ends stalled ones, and /healthz stays up', async () => {
 		// Larger than what the sockets' buffers hold between the server and a client that reads nothing.
-		const jobId = await jobWithPoints(cluster.url, server.url, 125_000);
+		const jobId = await jobWithPoints(sql, server.url, 250_000);
 		const url = `${server.url}/api/training/jobs/${jobId}/metrics.csv`;
 		const from = (address: string) => ({ 'x-forwarded-for': address });
 		const a = [await stalledDownload(url, from('10.0.0.1')), await stalledDownload(url, from('10.0.0.1'))];
@@ -205,7 +315,8 @@ describe('downloads that stall', () => {
 		for (const download of [...a, ...others]) download.destroy();
 		const whole = await fetch(url, { headers: from('10.0.0.1') });
 		expect(whole.status).toBe(200);
-		expect((await whole.text()).trimEnd().split('\n')).toHaveLength(250_001);
+		// Long form: a line per step and key (loss and accuracy), after the header.
+		expect((await whole.text()).trimEnd().split('\n')).toHaveLength(2 * 250_000 + 1);
 	}, 120_000);
 });
 
@@ -234,8 +345,9 @@ describe('shutdown', () => {
 
 	it('stops in under two seconds with streams and stalled downloads open', async () => {
 		const server = await startServer({ DATABASE_URL: cluster.url, VAPOR_SIM_STEP_MS: '50' });
+		const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
 		try {
-			const jobId = await jobWithPoints(cluster.url, server.url, 50_000);
+			const jobId = await jobWithPoints(sql, server.url, 100_000);
 			const downloads = await Promise.all(
 				[1, 2, 3].map(() => stalledDownload(`${server.url}/api/training/jobs/${jobId}/metrics.csv`))
 			);
@@ -252,6 +364,7 @@ describe('shutdown', () => {
 			for (const open of [...downloads, ...streams]) open.destroy();
 		} finally {
 			await server.kill();
+			await sql.end({ timeout: 1 });
 		}
 	}, 60_000);
 });

@@ -31,7 +31,11 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 			body
 		});
 	const jobCount = async () =>
-		((await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: unknown[] }).jobs.length;
+		(
+			(await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as {
+				jobs: unknown[];
+			}
+		).jobs.length;
 
 	it('creates a job and reads it back, newest first in the list', async () => {
 		const first = await post(JSON.stringify({ ...validJob, name: 'first' }));
@@ -58,11 +62,11 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 		expect(second.headers.get('location')).toBe(`/api/training/jobs/${job.id}`);
 		expect(Date.parse(job.createdAt)).not.toBeNaN();
 
-		const byId = await fetch(`${server.url}/api/training/jobs/${job.id}`);
+		const byId = await fetch(`${server.url}/api/training/jobs/${job.id}`, { headers: authorization() });
 		expect(byId.status).toBe(200);
 		expect((await byId.json()).job).toEqual(job);
 
-		const { jobs } = await (await fetch(`${server.url}/api/training/jobs`)).json();
+		const { jobs } = await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json();
 		expect(jobs.map((j: { name: string }) => j.name).slice(0, 2)).toEqual(['second', 'first']);
 	});
 
@@ -141,11 +145,13 @@ describe.each(BACKENDS)('jobs API on the built server (%s)', (backend) => {
 	});
 
 	it('answers an id that is not an id with 400 and an unknown job with 404', async () => {
-		const notAnId = await fetch(`${server.url}/api/training/jobs/not-an-id`);
+		const notAnId = await fetch(`${server.url}/api/training/jobs/not-an-id`, { headers: authorization() });
 		expect(notAnId.status).toBe(400);
 		expect((await notAnId.json()).error).toMatch(/is not a job id/);
 
-		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000`);
+		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000`, {
+			headers: authorization()
+		});
 		expect(missing.status).toBe(404);
 		expect((await missing.json()).error).toMatch(/No job has the id/);
 	});

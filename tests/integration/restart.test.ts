@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, stepsUpTo } from '../support/api-client';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster';
-import { startServer } from '../support/server';
+import { authorization, startServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
 describe.each(BACKENDS)('a server killed mid-run (%s)', (backend) => {
@@ -103,7 +103,7 @@ describe('a Postgres restart mid-run', () => {
 			const response = await fetch(`${server.url}/healthz`);
 			expect(response.status).toBe(503);
 			expect(await response.json()).toMatchObject({ ok: false, database: 'down' });
-			const jobs = await fetch(`${server.url}/api/training/jobs`);
+			const jobs = await fetch(`${server.url}/api/training/jobs`, { headers: authorization() });
 			expect(jobs.status).toBe(503);
 			expect((await jobs.json()).error).toMatch(/database is not reachable/);
 		} finally {

@@ -27,7 +27,7 @@ describe.each(BACKENDS)('runs API on the built server (%s)', (backend) => {
 		return (await response.json()).job as { id: string; name: string; config: Record<string, unknown> };
 	};
 	const list = async (query: string) => {
-		const response = await fetch(`${server.url}/api/training/jobs?${query}`);
+		const response = await fetch(`${server.url}/api/training/jobs?${query}`, { headers: authorization() });
 		expect(response.status, await response.clone().text()).toBe(200);
 		return (await response.json()) as { jobs: { name: string; config?: unknown }[]; nextCursor?: string };
 	};
@@ -58,7 +58,7 @@ describe.each(BACKENDS)('runs API on the built server (%s)', (backend) => {
 			['q=config.lr>high', 'q'],
 			['offset=10', 'offset']
 		]) {
-			const response = await fetch(`${server.url}/api/training/jobs?${query}`);
+			const response = await fetch(`${server.url}/api/training/jobs?${query}`, { headers: authorization() });
 			expect(response.status, query).toBe(400);
 			const answer = await response.json();
 			expect(answer.fields, query).toHaveProperty(param!);
@@ -114,7 +114,7 @@ describe.each(BACKENDS)('runs API on the built server (%s)', (backend) => {
 		const accepted = await call('DELETE', `/api/training/jobs/${job.id}`);
 		expect(accepted.status).toBe(202);
 		expect((await accepted.json()).deleting).toMatchObject({ id: job.id, name: 'to delete', points: 50 });
-		expect((await fetch(`${server.url}/api/training/jobs/${job.id}`)).status).toBe(404);
+		expect((await fetch(`${server.url}/api/training/jobs/${job.id}`, { headers: authorization() })).status).toBe(404);
 		expect((await list('q="to delete"')).jobs).toEqual([]);
 		await expect
 			.poll(async () => (await call('DELETE', `/api/training/jobs/${job.id}`)).status, { timeout: 20_000 })

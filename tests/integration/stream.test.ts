@@ -10,7 +10,7 @@ import { SseParser } from '../../src/lib/training/sse';
 import type { Job } from '../../src/lib/training/job';
 import { apiClient, stepsUpTo } from '../support/api-client';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';
-import { startServer, type RunningServer } from '../support/server';
+import { authorization, startServer, type RunningServer } from '../support/server';
 import { openStream, readStream, stepsOf } from '../support/sse-client';
 import { waitFor } from '../support/wait';
 
@@ -87,19 +87,23 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 	});
 
 	it('answers 404 for an unknown job and 400 for a position that is not a step, before any stream', async () => {
-		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000/stream`);
+		const missing = await fetch(`${server.url}/api/training/jobs/00000000-0000-4000-8000-000000000000/stream`, {
+			headers: authorization()
+		});
 		expect(missing.status).toBe(404);
 		expect(missing.headers.get('content-type')).toMatch(/application\/json/);
 		expect((await missing.json()).error).toMatch(/No job has the id/);
 
 		const job = await api.createJob({ name: 'q' });
-		const badAfter = await fetch(`${server.url}/api/training/jobs/${job.id}/stream?after=ten`);
+		const badAfter = await fetch(`${server.url}/api/training/jobs/${job.id}/stream?after=ten`, {
+			headers: authorization()
+		});
 		expect(badAfter.status).toBe(400);
 		expect((await badAfter.json()).error).toMatch(
 			/"after" must be a step \(or, with v=2, a position\).*"latest"; it is "ten"/
 		);
 		const badId = await fetch(`${server.url}/api/training/jobs/${job.id}/stream`, {
-			headers: { 'last-event-id': '-3' }
+			headers: { 'last-event-id': '-3', ...authorization() }
 		});
 		expect(badId.status).toBe(400);
 		expect((await badId.json()).error).toMatch(
@@ -159,6 +163,8 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 			'-sN',
 			'--max-time',
 			'20',
+			'-H',
+			`Authorization: ${authorization().authorization}`,
 			`${server.url}/api/training/jobs/${job.id}/stream`
 		]);
 		const events = new SseParser().push(stdout);
@@ -183,7 +189,10 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		// A client that connects and leaves at once is cleaned up too.
 		for (let i = 0; i < 20; i++) {
 			const controller = new AbortController();
-			const response = await fetch(`${server.url}/api/training/jobs/${job.id}/stream`, { signal: controller.signal });
+			const response = await fetch(`${server.url}/api/training/jobs/${job.id}/stream`, {
+				signal: controller.signal,
+				headers: authorization()
+			});
 			expect(response.status).toBe(200);
 			controller.abort();
 		}
@@ -223,7 +232,7 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 
 		const socket = net.connect(server.port, '127.0.0.1');
 		socket.write(
-			`GET /api/training/jobs/${jobId!}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`
+			`GET /api/training/jobs/${jobId!}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: ${authorization().authorization}\r\n\r\n`
 		);
 		let raw = '';
 		socket.setEncoding('utf8');
@@ -261,7 +270,10 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 		const steps: number[] = [];
 		const statuses: string[] = [];
 		let errors = 0;
-		const source = new EventSource(`${server.url}/api/training/jobs/${job.id}/stream`);
+		// The eventsource package takes a fetch, so it can send the token (a browser's sends the session cookie).
+		const source = new EventSource(`${server.url}/api/training/jobs/${job.id}/stream`, {
+			fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...authorization() } })
+		});
 		source.addEventListener('metrics', (event) =>
 			steps.push(...(JSON.parse(event.data) as { step: number }[]).map((p) => p.step))
 		);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';
-import { startServer, type RunningServer } from '../support/server';
+import { authorization, startServer, type RunningServer } from '../support/server';
 
 const TSX = path.resolve('node_modules/.bin/tsx');
 
@@ -91,17 +91,24 @@ describe.each(BACKENDS)('npm run token (%s)', (backend) => {
 				});
 			}
 
-			const jobsBefore = ((await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: unknown[] }).jobs
-				.length;
+			const jobsBefore = (
+				(await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as {
+					jobs: unknown[];
+				}
+			).jobs.length;
 			const refused = await createJob(secret);
 			expect(refused.status).toBe(401);
 			expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
 			expect((await refused.json()).error).toMatch(
 				/The token "ci runner" \(vpr_.{4}….{4}\) was revoked on \d{4}-\d\d-\d\d \d\d:\d\d UTC/
 			);
-			expect(((await (await fetch(`${server.url}/api/training/jobs`)).json()) as { jobs: unknown[] }).jobs.length).toBe(
-				jobsBefore
-			);
+			expect(
+				(
+					(await (await fetch(`${server.url}/api/training/jobs`, { headers: authorization() })).json()) as {
+						jobs: unknown[];
+					}
+				).jobs.length
+			).toBe(jobsBefore);
 		}
 	);
 });

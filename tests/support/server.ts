@@ -12,6 +12,46 @@ const BUILD_ENTRY = path.resolve('build/index.js');
 export const TEST_TOKEN = 'vpr_test-token-for-the-vapor-test-servers-0000';
 export const authorization = (token = TEST_TOKEN) => ({ authorization: `Bearer ${token}` });
 
+/**
+ * For the benchmarks, which read without credentials as they did before accounts: they
+ * measure streams and exports, not the door. Writes still need the token.
+ */
+export const BENCH_READS = { VAPOR_PUBLIC_READ: '1' };
+
+/**
+ * The admin every test server creates at start (VAPOR_ADMIN_USERNAME/PASSWORD); the
+ * bootstrap token belongs to it. Tests of other roles add users through Settings.
+ */
+export const TEST_ADMIN = { username: 'admin', password: 'test-admin-password-0000' };
+
+/**
+ * Test servers all listen on 127.0.0.1, and cookies do not tell ports apart: each
+ * server gets a session cookie of its own name, so that one browser can be signed in
+ * to several (VAPOR_SESSION_COOKIE, meant for two Vapors on one host name).
+ */
+export const sessionCookieName = (port: number) => `vapor_session_${port}`;
+
+/**
+ * Signs in over HTTP, as the sign-in form does, and returns the session cookie
+ * (`name=value`) to send as a Cookie header.
+ */
+export async function signIn(url: string, credentials = TEST_ADMIN): Promise<{ name: string; value: string }> {
+	const response = await fetch(`${url}/sign-in`, {
+		method: 'POST',
+		redirect: 'manual',
+		headers: { origin: url, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+		body: new URLSearchParams({ ...credentials, next: '/training/jobs' })
+	});
+	const cookie = response.headers
+		.getSetCookie()
+		.map((header) => header.split(';')[0]!)
+		.find((pair) => pair.startsWith('vapor_session'));
+	if (response.status !== 303 || !cookie)
+		throw new Error(`sign-in as ${credentials.username} failed: ${response.status} ${await response.text()}`);
+	const [name, value] = cookie.split('=') as [string, string];
+	return { name, value };
+}
+
 export interface RunningServer {
 	url: string;
 	port: number;
@@ -37,9 +77,12 @@ export async function startServer(
 			PATH: process.env.PATH ?? '',
 			HOST: '127.0.0.1',
 			PORT: String(chosenPort),
-			ORIGIN: `http://127.0.0.1:${chosenPort}`,
+			// No ORIGIN: the built server must work at whatever address it is reached by.
 			VAPOR_DEMO: '0',
 			VAPOR_BOOTSTRAP_TOKEN: TEST_TOKEN,
+			VAPOR_ADMIN_USERNAME: TEST_ADMIN.username,
+			VAPOR_ADMIN_PASSWORD: TEST_ADMIN.password,
+			VAPOR_SESSION_COOKIE: sessionCookieName(chosenPort),
 			// As `npm start` and the Dockerfile set it: room for 10,000 points in one request.
 			BODY_SIZE_LIMIT: '4M',
 			...env
@@ -52,8 +95,9 @@ export async function startServer(
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 	const url = `http://127.0.0.1:${chosenPort}`;
-	// PGlite's start (WASM, then migrations) takes 5–20 s on a loaded two-core machine.
-	const deadline = Date.now() + 60_000;
+	// PGlite's start (WASM, then migrations, then the admin's scrypt hash) takes 5–20 s on a
+	// loaded two-core machine, and over a minute when every agent on it is testing at once.
+	const deadline = Date.now() + 120_000;
 	for (;;) {
 		if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
 		try {
@@ -64,7 +108,7 @@ export async function startServer(
 		}
 		if (Date.now() > deadline) {
 			child.kill('SIGKILL');
-			throw new Error(`server did not become healthy in 60 s:\n${output}`);
+			throw new Error(`server did not become healthy in 120 s:\n${output}`);
 		}
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { SseParser, type ParsedEvent } from '../../src/lib/training/sse';
+import { authorization } from './server';
 
 export interface RawStream {
 	status: number;
@@ -16,11 +17,13 @@ export interface ReadStreamOptions {
 	headers?: Record<string, string>;
 	timeoutMs?: number;
 	stopWhen?: (stream: RawStream) => boolean;
+	/** A client that stops reading: when this returns a promise, nothing more is read until it settles. */
+	pauseWhen?: (stream: RawStream) => Promise<unknown> | undefined;
 }
 
 /**
  * Reads an event stream over plain HTTP, exactly as sent. Stops when the server ends
- * it, when `stopWhen` says so, or after `timeoutMs`.
+ * it, when `stopWhen` says so, or after `timeoutMs` (which counts paused time too).
  */
 export function readStream(url: string, options: ReadStreamOptions = {}): Promise<RawStream> {
 	return openStream(url, options).result;
@@ -59,11 +62,17 @@ export function openStream(
 
 function readEvents(
 	url: string,
-	{ headers = {}, timeoutMs = 15_000, stopWhen }: ReadStreamOptions,
+	{ headers = {}, timeoutMs = 15_000, stopWhen, pauseWhen }: ReadStreamOptions,
 	onFirstEvent: () => void
 ): Promise<RawStream> {
 	return new Promise((resolve, reject) => {
-		const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
+		// With the test token unless the caller says otherwise (`authorization: ''` sends none).
+		const sent = Object.fromEntries(
+			Object.entries({ accept: 'text/event-stream', ...authorization(), ...headers }).filter(
+				([, value]) => value !== ''
+			)
+		);
+		const request = http.get(url, { headers: sent }, (response) => {
 			const parser = new SseParser();
 			const stream: RawStream = {
 				status: response.statusCode ?? 0,
@@ -84,7 +93,12 @@ function readEvents(
 				stream.raw += chunk;
 				stream.events.push(...parser.push(chunk));
 				if (stream.events.length > 0) onFirstEvent();
-				if (stopWhen?.(stream)) finish();
+				if (stopWhen?.(stream)) return finish();
+				const pause = pauseWhen?.(stream);
+				if (pause) {
+					response.pause();
+					void pause.finally(() => response.resume());
+				}
 			});
 			response.on('end', () => {
 				stream.ended = true;

@@ -16,9 +16,7 @@ describe('readConfig flags', () => {
 		}
 	});
 
-	it('keeps VAPOR_READ_TOKEN_REQUIRED off unless it says 1', () => {
-		expect(readConfig({}).readTokenRequired).toBe(false);
-		expect(readConfig({ VAPOR_READ_TOKEN_REQUIRED: '1' }).readTokenRequired).toBe(true);
-		expect(() => readConfig({ VAPOR_READ_TOKEN_REQUIRED: 'yes' })).toThrow(/VAPOR_READ_TOKEN_REQUIRED must be 1 or 0/);
+	it('stops on VAPOR_READ_TOKEN_REQUIRED, which VAPOR_AUTH replaced, saying so', () => {
+		expect(() => readConfig({ VAPOR_READ_TOKEN_REQUIRED: '1' })).toThrow(/VAPOR_READ_TOKEN_REQUIRED is gone/);
 	});
 });

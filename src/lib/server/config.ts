@@ -1,6 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { looksLikeToken } from './auth/tokens';
+import { isRole, type Role } from './auth/roles';
 
 /** Settings read from the environment; every variable is listed in the README. */
 export interface VaporConfig {
@@ -17,8 +19,16 @@ export interface VaporConfig {
 	sseMaxBufferBytes: number;
 	/** A stream client that takes nothing for this long while history waits is dropped. */
 	sseStallMs: number;
-	/** VAPOR_READ_TOKEN_REQUIRED=1: API reads (JSON and event streams) need a token too, not only writes. */
-	readTokenRequired: boolean;
+	/** on: sessions and tokens; off: open (warned at every start); proxy: a trusted proxy names the user. */
+	authMode: AuthMode;
+	/** VAPOR_PUBLIC_READ=1: anyone may read (pages and API reads); writes still need an identity. */
+	publicRead: boolean;
+	/** VAPOR_ADMIN_USERNAME + VAPOR_ADMIN_PASSWORD: the admin created or reset at start. */
+	admin: { username: string; password: string } | undefined;
+	/** VAPOR_AUTH=proxy: the header with the user name, the addresses it is trusted from, and new users' role. */
+	proxy: { header: string; trusted: string[]; role: Role } | undefined;
+	/** The session cookie's name (VAPOR_SESSION_COOKIE), for two Vapors on one host name. */
+	sessionCookie: string;
 	/** VAPOR_BOOTSTRAP_TOKEN: a token stored on start, for deployments and tests that need one before any UI. */
 	bootstrapToken: string | undefined;
 	/** How long an instance's claim on a running job lasts unless renewed; another instance takes over after it. */
@@ -36,7 +46,50 @@ export interface VaporConfig {
 	lostAfterS: number;
 }
 
+export type AuthMode = 'on' | 'off' | 'proxy';
+
 export class ConfigError extends Error {}
+
+function authMode(env: NodeJS.ProcessEnv): AuthMode {
+	if (env.VAPOR_READ_TOKEN_REQUIRED?.trim()) {
+		throw new ConfigError(
+			'VAPOR_READ_TOKEN_REQUIRED is gone: reads need a session or a token by default now (VAPOR_AUTH=on). ' +
+				'Remove it; set VAPOR_PUBLIC_READ=1 to let anyone read.'
+		);
+	}
+	const raw = env.VAPOR_AUTH?.trim().toLowerCase() || 'on';
+	if (raw === 'on' || raw === 'off' || raw === 'proxy') return raw;
+	throw new ConfigError(`VAPOR_AUTH must be on, off or proxy; it is "${raw.slice(0, 40)}".`);
+}
+
+function adminAccount(env: NodeJS.ProcessEnv): VaporConfig['admin'] {
+	const username = env.VAPOR_ADMIN_USERNAME?.trim() ?? '';
+	const password = env.VAPOR_ADMIN_PASSWORD ?? '';
+	if (!username && !password) return undefined;
+	if (!username || !password)
+		throw new ConfigError('Set both VAPOR_ADMIN_USERNAME and VAPOR_ADMIN_PASSWORD, or neither.');
+	return { username, password };
+}
+
+function proxySettings(env: NodeJS.ProcessEnv, mode: AuthMode): VaporConfig['proxy'] {
+	if (mode !== 'proxy') return undefined;
+	const header = env.VAPOR_AUTH_PROXY_HEADER?.trim().toLowerCase() ?? '';
+	if (!/^[a-z0-9-]+$/.test(header))
+		throw new ConfigError(
+			'VAPOR_AUTH=proxy needs VAPOR_AUTH_PROXY_HEADER: the header the proxy puts the user name in.'
+		);
+	const trusted = (env.VAPOR_TRUSTED_PROXIES ?? '')
+		.split(',')
+		.map((address) => address.trim())
+		.filter(Boolean);
+	if (trusted.length === 0 || trusted.some((address) => isIP(address) === 0))
+		throw new ConfigError(
+			'VAPOR_AUTH=proxy needs VAPOR_TRUSTED_PROXIES: the proxy addresses, comma-separated (e.g. 127.0.0.1,::1).'
+		);
+	const role = env.VAPOR_AUTH_PROXY_ROLE?.trim() || 'viewer';
+	if (!isRole(role)) throw new ConfigError(`VAPOR_AUTH_PROXY_ROLE must be viewer, editor or admin; it is "${role}".`);
+	return { header, trusted, role };
+}
 
 function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
 	const raw = env[name]?.trim();
@@ -83,8 +136,15 @@ function instanceId(env: NodeJS.ProcessEnv): string {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
+	const mode = authMode(env);
+	const cookie = env.VAPOR_SESSION_COOKIE?.trim() || 'vapor_session';
+	if (!/^[\w-]{1,64}$/.test(cookie)) throw new ConfigError('VAPOR_SESSION_COOKIE must be letters, digits, "-" or "_".');
 	return {
-		readTokenRequired: flag(env, 'VAPOR_READ_TOKEN_REQUIRED'),
+		authMode: mode,
+		publicRead: flag(env, 'VAPOR_PUBLIC_READ'),
+		admin: adminAccount(env),
+		proxy: proxySettings(env, mode),
+		sessionCookie: cookie,
 		bootstrapToken: bootstrapToken(env),
 		databaseUrl: env.DATABASE_URL?.trim() || undefined,
 		dataDir: path.resolve(env.VAPOR_DATA_DIR?.trim() || '.vapor'),

@@ -43,3 +43,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 		code === '57P03' // cannot_connect_now
 	);
 }
+
+export const DATABASE_AWAY =
+	'The database is not reachable right now, so Vapor cannot show this page or do what you asked. Try again in a moment.';

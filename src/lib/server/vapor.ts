@@ -7,7 +7,10 @@ import { NotificationRelay } from './events/notification-relay';
 import { seedDemoJobs } from './jobs/demo-jobs';
 import { JobDeleter } from './jobs/job-deleter';
 import { LostContactWatcher } from './jobs/lost-contact-watcher';
+import { randomBytes } from 'node:crypto';
+import { ensureEnvAdmin, hasUsers } from './auth/accounts';
 import { ensureBootstrapToken } from './auth/tokens.service';
+import { findUserByName } from './auth/users.repository';
 import { log } from './log';
 import { BlockRollups } from './metrics/block-rollups';
 import { ExportLimits } from './metrics/export-limits';
@@ -32,6 +35,8 @@ interface Vapor {
 	streams: StreamDeps;
 	jobsFeed: JobsFeed;
 	exportLimits: ExportLimits;
+	/** The one-time code of the first-admin setup link, while the database has no user. */
+	setupCode: string | undefined;
 	ready: Promise<void>;
 }
 
@@ -42,7 +47,17 @@ const PROGRESS_INTERVAL_MS = 250;
 const KEY = Symbol.for('vapor.process');
 type Global = typeof globalThis & { [KEY]?: Vapor };
 
-export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
+/**
+ * Where a person opens this server: ORIGIN when set, else the port it listens on
+ * (Vite's 5173 under `npm run dev`).
+ */
+export function publicBaseUrl(dev: boolean): string {
+	const origin = process.env.ORIGIN?.trim();
+	if (origin) return origin.replace(/\/$/, '');
+	return `http://localhost:${dev ? 5173 : process.env.PORT?.trim() || 3000}`;
+}
+
+export function startVapor(config: VaporConfig = readConfig(), { dev = false }: { dev?: boolean } = {}): Promise<void> {
 	const global = globalThis as Global;
 	if (global[KEY]) return global[KEY].ready;
 
@@ -70,8 +85,10 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 	const ready = (async () => {
 		const applied = await migrateToLatest(database.db);
 		log.info('database ready', { database: describeTarget(target), migrationsApplied: applied.length });
+		await prepareAccess(config, database.db, dev);
 		if (config.bootstrapToken) {
-			const outcome = await ensureBootstrapToken(database.db, config.bootstrapToken);
+			const admin = config.admin ? await findUserByName(database.db, config.admin.username) : undefined;
+			const outcome = await ensureBootstrapToken(database.db, config.bootstrapToken, admin?.id);
 			if (outcome === 'stored') log.info('stored the token from VAPOR_BOOTSTRAP_TOKEN');
 			if (outcome === 'name taken') {
 				log.warn(
@@ -108,9 +125,41 @@ export function startVapor(config: VaporConfig = readConfig()): Promise<void> {
 		streams,
 		jobsFeed,
 		exportLimits,
+		setupCode: undefined,
 		ready
 	};
 	return ready;
+}
+
+async function prepareAccess(config: VaporConfig, db: Db, dev: boolean): Promise<void> {
+	if (config.authMode === 'off') {
+		log.warn(
+			'VAPOR_AUTH=off: anyone who can reach this server can see, start, stop and create jobs and manage tokens. ' +
+				'Use it only on a machine and network you trust.'
+		);
+	}
+	if (config.admin) {
+		const outcome = await ensureEnvAdmin(db, config.admin);
+		if (outcome !== 'unchanged')
+			log.info(`${outcome} the admin from VAPOR_ADMIN_USERNAME`, { user: config.admin.username });
+	}
+	if (config.authMode === 'on' && !(await hasUsers(db))) {
+		const code = randomBytes(24).toString('base64url');
+		(globalThis as Global)[KEY]!.setupCode = code;
+		const link = `${publicBaseUrl(dev)}/setup?code=${code}`;
+		log.info('no users yet: open the setup link to create the first admin', { link });
+		// Plain too, so that a person sees it among the log lines and can click it.
+		console.log(`\n  Vapor has no users yet. Create the first admin here (this link works once):\n\n    ${link}\n`);
+	}
+}
+
+/** The setup link's code while no user exists; undefined once the first admin is made. */
+export function setupCode(): string | undefined {
+	return current().setupCode;
+}
+
+export function consumeSetupCode(): void {
+	current().setupCode = undefined;
 }
 
 /**

@@ -111,6 +111,14 @@ describe('validateMetricsBody', () => {
 		['accuracy as text', { step: 1, loss: 1, accuracy: '0.5' }, 'accuracy', /number from 0 to 1/],
 		['a time without a zone', { step: 1, loss: 1, recordedAt: '2026-11-29T03:00:00' }, 'recordedAt', /time zone/],
 		['a time that is not one', { step: 1, loss: 1, recordedAt: 'yesterday' }, 'recordedAt', /ISO 8601/],
+		['the year 0', { step: 1, loss: 1, recordedAt: '0000-01-01T00:00:00Z' }, 'recordedAt', /year 1 to 9999/],
+		['an offset of +23:59', { step: 1, loss: 1, recordedAt: '2026-11-29T03:00:00+23:59' }, 'recordedAt', /±14:00/],
+		[
+			'9999 pushed past by its offset',
+			{ step: 1, loss: 1, recordedAt: '9999-12-31T23:00:00-05:00' },
+			'recordedAt',
+			/9999/
+		],
 		['nonFinite as text', { step: 1, loss: 1, nonFinite: 'yes' }, 'nonFinite', /true or false/],
 		['an unknown field', { step: 1, loss: 1, lr: 0.1 }, 'lr', /unknown field "lr"/]
 	])('refuses %s, naming the point and the field', (_, point, field, message) => {

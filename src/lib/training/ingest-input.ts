@@ -2,6 +2,14 @@ import { z } from 'zod';
 import type { FieldErrors, Validated } from './job-input';
 import { keyProblem } from './metrics';
 
+/** What Postgres's timestamptz can hold and a real clock can say: years 1–9999, offsets up to ±14:00. */
+function storableTime(value: string): boolean {
+	const offset = /([+-])(\d{2}):?(\d{2})$/.exec(value);
+	if (offset && Number(offset[2]) * 60 + Number(offset[3]) > 14 * 60) return false;
+	const year = new Date(value).getUTCFullYear();
+	return Number.isFinite(year) && year >= 1 && year <= 9999 && /^\d{4}/.test(value) && !value.startsWith('0000');
+}
+
 /**
  * What a training script sends to POST /api/training/jobs/{id}/metrics: a JSON array of
  *   { step, epoch?, loss, accuracy?, recordedAt?, nonFinite? }
@@ -48,6 +56,9 @@ const pointSchema = z
 				.datetime({
 					offset: true,
 					error: 'recordedAt must be an ISO 8601 time with a time zone, e.g. 2026-11-29T03:00:00.000Z.'
+				})
+				.refine(storableTime, {
+					error: 'recordedAt must be a time from the year 1 to 9999 (UTC), with a time zone offset of at most ±14:00.'
 				})
 				.optional(),
 			nonFinite: z.boolean({ error: 'nonFinite must be true or false.' }).optional()

@@ -105,6 +105,19 @@ describe('validateNewJob', () => {
 		});
 	});
 
+	it('refuses NUL, control and bidi characters in names, naming the field', () => {
+		const simulated = { baseModel: 'resnet-18', dataset: 'mnist' };
+		const nul = validateNewJob({ ...simulated, name: 'a\u0000b' });
+		expect(nul).toMatchObject({ ok: false, fields: { name: expect.stringMatching(/NUL/) } });
+		const bidi = validateNewJob({ ...simulated, name: 'invoice\u202etxt.exe' });
+		expect(bidi).toMatchObject({ ok: false, fields: { name: expect.stringMatching(/bidirectional/) } });
+		const external = validateNewJob({ name: 'ok', source: 'external', baseModel: 'x\u0000', dataset: 'y\u2066' });
+		expect(external).toMatchObject({
+			ok: false,
+			fields: { baseModel: expect.stringMatching(/NUL/), dataset: expect.stringMatching(/bidirectional/) }
+		});
+	});
+
 	it('rejects a body that is not an object', () => {
 		for (const input of [null, 'job', 7, [valid]]) {
 			const result = validateNewJob(input);

@@ -1,6 +1,7 @@
 import { DEFAULT_PRIMARY_METRIC, KEY_PATTERN } from './metrics';
 import { z } from 'zod';
 import { BASE_MODEL_IDS, DATASET_IDS } from './catalogue';
+import { unsafeTextProblem } from './text-safety';
 import { JOB_SOURCES, STEPS_PER_EPOCH, type JobSource } from './job';
 import { checkConfig, mergeConfig, type JsonObject } from './run-config';
 import { configSchema, noteSchema, tagsSchema } from './run-fields';
@@ -33,7 +34,8 @@ const commonFields = {
 		.string({ error: 'Name must be text.' })
 		.trim()
 		.min(JOB_LIMITS.name.min, 'Give the job a name.')
-		.max(JOB_LIMITS.name.max, `Name must be at most ${JOB_LIMITS.name.max} characters.`),
+		.max(JOB_LIMITS.name.max, `Name must be at most ${JOB_LIMITS.name.max} characters.`)
+		.superRefine(safeText('Name')),
 	epochs: wholeNumberBetween('Epochs', JOB_LIMITS.epochs.min, JOB_LIMITS.epochs.max).default(JOB_LIMITS.epochs.default),
 	learningRate: numberField('Learning rate')
 		.gt(0, 'Learning rate must be greater than 0.')
@@ -70,12 +72,21 @@ const simulatedJobSchema = z.strictObject(
 	{ error: NOT_AN_OBJECT }
 );
 
+/** NUL (which Postgres cannot store), controls and bidi overrides are refused, naming the field. */
+function safeText(label: string) {
+	return (value: string, context: z.RefinementCtx) => {
+		const problem = unsafeTextProblem(label, value);
+		if (problem) context.addIssue({ code: 'custom', message: problem });
+	};
+}
+
 function label(name: string) {
 	return z
 		.string({ error: `${name} must be text.` })
 		.trim()
 		.min(1, `${name} must not be blank (leave it out for "${JOB_LIMITS.label.default}").`)
 		.max(JOB_LIMITS.label.max, `${name} must be at most ${JOB_LIMITS.label.max} characters.`)
+		.superRefine(safeText(name))
 		.default(JOB_LIMITS.label.default);
 }
 

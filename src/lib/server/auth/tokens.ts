@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { unsafeTextProblem } from '../../training/text-safety';
 
 /** Every Vapor API token starts with this, so that it is recognisable (and findable by secret scanners). */
 export const TOKEN_PREFIX = 'vpr_';
@@ -40,5 +41,5 @@ export const TOKEN_NAME_MAX = 100;
 export function tokenNameProblem(name: string): string | undefined {
 	if (name.trim() === '') return 'Give the token a name, such as the machine or script that uses it.';
 	if (name.trim().length > TOKEN_NAME_MAX) return `A token name must be at most ${TOKEN_NAME_MAX} characters.`;
-	return undefined;
+	return unsafeTextProblem('A token name', name);
 }

@@ -54,6 +54,40 @@ export interface ApiTokensTable {
 	hint: string;
 	created_at: CreatedAt;
 	revoked_at: MaybeTimestamp;
+	/** The owner; null for tokens made before accounts existed, or by the CLI. */
+	user_id: string | null;
+	scope: Generated<TokenScope>;
+}
+
+export type Role = 'viewer' | 'editor' | 'admin';
+export type TokenScope = 'read' | 'write';
+
+export interface UsersTable {
+	id: Generated<string>;
+	username: string;
+	role: Role;
+	/** null for users only a proxy signs in. */
+	password_hash: string | null;
+	created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+	/** SHA-256 of the cookie value. */
+	id_hash: string;
+	user_id: string;
+	created_at: CreatedAt;
+	expires_at: Date;
+}
+
+export interface AuditLogTable {
+	id: Generated<string>;
+	at: CreatedAt;
+	action: string;
+	actor: string;
+	token_id: string | null;
+	token_name: string | null;
+	token_hint: string | null;
+	address: string | null;
 }
 
 /** Heartbeats of live instances: running jobs are shared out among them. */
@@ -69,4 +103,7 @@ export interface Database {
 	metric_key_blocks: MetricKeyBlocksTable;
 	api_tokens: ApiTokensTable;
 	vapor_instances: VaporInstancesTable;
+	users: UsersTable;
+	sessions: SessionsTable;
+	audit_log: AuditLogTable;
 }

@@ -43,6 +43,14 @@ const REQUEST_POOL = 10;
 const BACKGROUND_POOL = 3;
 /** Background statements may be large (a tick of 1,000 jobs on a busy machine); still bounded. */
 const BACKGROUND_TIMEOUT_MS = 15_000;
+/**
+ * Seconds between reconnect attempts after a failed one. postgres.js waits about
+ * 3^attempts / 100 s (up to 20 s), so after a 4 s outage its next try came ~7-16 s after
+ * the database was back; the relay's LISTEN connection inherits this client's options,
+ * and live points of other instances' jobs stall until it is back. A try every 250 ms
+ * while the database is away costs nothing worth counting.
+ */
+const RECONNECT_BACKOFF_S = (attempts: number) => Math.min(0.05 * 2 ** attempts, 0.25);
 /** Closing waits this long for statements in flight, then this long for the goodbye to the server. */
 const CLOSE_IDLE_MS = 500;
 const CLOSE_END_S = 0.5;
@@ -68,6 +76,7 @@ export function openDatabase(target: DatabaseTarget, options: DatabaseOptions = 
 		const client = (name: string, max: number) =>
 			postgres(target.url, {
 				max,
+				backoff: RECONNECT_BACKOFF_S,
 				// A database that accepts the TCP connection but never answers (frozen) fails fast.
 				connect_timeout: Math.max(1, Math.ceil(options.requestTimeoutMs / 2_000)),
 				// Postgres sends notices for harmless things (e.g. "relation exists, skipping").

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db';
 import type { EventBus, JobEvent } from '../events/event-bus';
 import { getJob } from '../jobs/jobs.service';
+import { log } from '../log';
 import { listPoints } from '../metrics/curve.service';
 import { findKey, keyNames, listRowsAfter, type StoredRow } from '../metrics/metrics.repository';
 import { historyPageSizes } from './history-pages';
@@ -26,6 +27,9 @@ export interface StreamDeps {
 export type StreamFormat = { version: 1 } | { version: 2; keys: ReadonlySet<string> | undefined };
 
 const encoder = new TextEncoder();
+/** Tries of one history or gap read before the stream is dropped, with a pause that grows between them. */
+const READ_ATTEMPTS = 3;
+const READ_RETRY_PAUSE_MS = 250;
 
 /** A live event's frame, encoded once however many clients of one format receive it. */
 const sharedFrames = new WeakMap<JobEvent, Uint8Array>();
@@ -68,7 +72,36 @@ export async function openJobStream(
 		return new Response(null, { status: 204 });
 	}
 
-	const connection = new SseConnection(deps.options, { stream: 'job', jobId, version: format.version }, signal);
+	const connection = new SseConnection(
+		deps.options,
+		{
+			stream: 'job',
+			jobId,
+			version: format.version,
+			get after() {
+				return sent;
+			}
+		},
+		signal
+	);
+
+	/**
+	 * A read that fails under load (a deadline, a connection lost) is tried again after a
+	 * pause; live events wait behind it in run(). Only when every try fails is the stream
+	 * dropped (run() logs it), and the client resumes by its last id.
+	 */
+	async function retried<T>(read: () => Promise<T>): Promise<T> {
+		for (let attempt = 1; ; attempt++) {
+			try {
+				return await read();
+			} catch (error) {
+				if (attempt >= READ_ATTEMPTS || connection.closed) throw error;
+				log.warn("could not read a stream's points; trying again", { jobId, after: sent, attempt, error });
+				await new Promise((resolve) => setTimeout(resolve, READ_RETRY_PAUSE_MS * attempt));
+			}
+		}
+	}
+
 	/** The position of the last live row seen (version 1 tracks gaps by it). */
 	let seenPosition: number | undefined;
 	let names = new Map<number, string>();
@@ -110,12 +143,12 @@ export async function openJobStream(
 			if (connection.closed) return;
 			const limit = nextPageSize();
 			if (format.version === 2) {
-				const page = await listRowsAfter(deps.db, jobId, sent, limit);
+				const page = await retried(() => listRowsAfter(deps.db, jobId, sent, limit));
 				if (page.length === 0 || connection.closed) return;
 				sendRows(await toRows(page));
 				if (page.length < limit) return;
 			} else {
-				const page = await listPoints(deps.db, job, { afterStep: sent, limit });
+				const page = await retried(() => listPoints(deps.db, job, { afterStep: sent, limit }));
 				if (page.length === 0 || connection.closed) return;
 				connection.send(metricsFrame(page));
 				sent = page.at(-1)!.step;

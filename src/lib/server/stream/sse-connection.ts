@@ -46,6 +46,7 @@ export class SseConnection {
 
 	constructor(
 		private readonly options: SseOptions,
+		/** Logged with every message about this stream; read when logged (a getter may give the position). */
 		private readonly context: Record<string, unknown>,
 		signal?: AbortSignal
 	) {
@@ -128,11 +129,23 @@ export class SseConnection {
 			try {
 				await task();
 			} catch (error) {
-				log.error('stream failed', { ...this.context, error });
-				this.#controller.error(error);
-				this.#shutdown();
+				this.abandon('a step of the stream failed', error);
 			}
 		});
+	}
+
+	/**
+	 * Ends the stream because this server cannot go on with it (e.g. the database did not
+	 * answer a read): logged with why and where, said to the client in a comment, and
+	 * ended after what is already queued, so the client resumes losslessly by its last id.
+	 * Never a silent end: a stream ends with a terminal status, a shutdown, or this.
+	 */
+	abandon(reason: string, error: unknown): void {
+		if (this.#closed) return;
+		log.warn('dropping a stream; the client resumes by its last id', { ...this.context, reason, error });
+		this.#controller.enqueue(encoder.encode(encodeComment(`dropped: ${reason}; reconnect with Last-Event-ID`)));
+		this.#controller.close();
+		this.#shutdown();
 	}
 
 	/** Ends the stream after what is already queued. */
@@ -150,4 +163,15 @@ export class SseConnection {
 		for (const wake of this.#roomWaiters.splice(0)) wake();
 		for (const cleanup of this.#cleanups.splice(0)) cleanup();
 	}
+}
+
+/**
+ * The answer to HEAD on an event stream: the headers a GET would get, at once, and no
+ * subscription (SvelteKit would otherwise run GET and hold the stream open for nobody).
+ */
+export function streamHeadResponse(): Response {
+	return new Response(null, {
+		status: 200,
+		headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+	});
 }
