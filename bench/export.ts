@@ -20,10 +20,12 @@ import {
 	smokeOr
 } from './lib/measure';
 import { ensureBuild } from './lib/build';
+import { seedPoints } from '../tests/support/points';
 
 const SIZES = envNumbers('BENCH_EXPORT_SIZES', [100_000, 1_000_000], [2_000]);
 const WARMUP_POINTS = smokeOr(5_000, 500);
 const SAMPLE_MS = 10;
+const T0 = Date.parse('2026-11-29T00:00:00.000Z');
 /** Runs of each download; the figures are of the fastest, the RSS peak of all. */
 const REPEATS = envNumber('BENCH_EXPORT_REPEATS', 2, 1);
 
@@ -64,7 +66,8 @@ async function download(
 	const before = memoryMiB(pid).rss;
 	let peak = before;
 	let bytes = 0;
-	const expectedBytes = points * (format === 'csv' ? 70 : 120);
+	// Two values (loss, accuracy) per point: two long-form CSV lines, two JSON entries.
+	const expectedBytes = points * (format === 'csv' ? 110 : 160);
 	const rssByTenth = Array.from({ length: 10 }, () => 0);
 	const sampler = setInterval(() => {
 		const rss = memoryMiB(pid).rss;
@@ -86,8 +89,9 @@ async function download(
 	clearInterval(sampler);
 	peak = Math.max(peak, memoryMiB(pid).rss);
 	const after = memoryMiB(pid).rss;
-	if (format === 'csv' && lines !== points + 1)
-		throw new Error(`the CSV of ${points} points has ${lines} lines, not ${points + 1}`);
+	// Long form: a line per value, two per point, and the header.
+	if (format === 'csv' && lines !== 2 * points + 1)
+		throw new Error(`the CSV of ${points} points has ${lines} lines, not ${2 * points + 1}`);
 	return {
 		points,
 		format,
@@ -111,26 +115,26 @@ export async function runExportSuite() {
 	const results: ExportFigures[] = [];
 	const jobs = new Map<number, string>();
 	try {
-		// One server to migrate and create the jobs; the points go in with one INSERT each.
+		// One server to migrate and create the jobs; the points go in through the write path (loss and accuracy per step).
 		const setup = await startServer(env);
 		const forgetSetup = onAbort(() => setup.kill());
 		try {
 			for (const size of [WARMUP_POINTS, ...SIZES]) {
 				const id = await createJob(setup.url, `export bench ${size}`);
 				const started = performance.now();
-				await sql`
-					insert into metrics (job_id, step, epoch, loss, accuracy, recorded_at)
-					select ${id}, s, ceil(s / 100.0)::integer,
-						0.1 + 2.2 * exp(-s / 20000.0) * (1 + 0.05 * sin(s * 12.9898)),
-						least(1.0, 0.1 + s / 1200000.0),
-						timestamptz '2026-11-29 00:00:00+00' + s * interval '200 milliseconds'
-					from generate_series(1, ${size}::integer) as s`;
+				await seedPoints(cluster.url, id, size, (step) => ({
+					epoch: Math.ceil(step / 100),
+					loss: 0.1 + 2.2 * Math.exp(-step / 20_000) * (1 + 0.05 * Math.sin(step * 12.9898)),
+					accuracy: Math.min(1, 0.1 + step / 1_200_000),
+					recordedAt: new Date(T0 + step * 200)
+				}));
 				console.log(
 					`export: inserted ${size.toLocaleString('en')} points in ${round((performance.now() - started) / 1000, 1)} s`
 				);
 				jobs.set(size, id);
 			}
-			await sql`vacuum analyze metrics`;
+			await sql`vacuum analyze metric_rows`;
+			await sql`vacuum analyze metric_keys`;
 		} finally {
 			await setup.stop();
 			forgetSetup();

@@ -170,7 +170,7 @@ export async function runSoakSuite() {
 			select lease_owner, count(*)::int as n from jobs where status = 'running' group by lease_owner order by lease_owner`;
 		const lastStored = new Map(
 			(
-				await sql<{ job_id: string; last: number }[]>`select job_id, max(step) as last from metrics group by job_id`
+				await sql<{ job_id: string; last: number }[]>`select job_id, max(step) as last from metric_rows group by job_id`
 			).map((r) => [r.job_id, r.last])
 		);
 		const lost = clients.reduce((sum, c) => sum + c.lost, 0);

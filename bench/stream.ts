@@ -342,7 +342,7 @@ async function phase(
 		};
 		const memory = memoryMiB(pid);
 		const [{ committed }] = await sql<{ committed: number }[]>`
-			select count(*)::int as committed from metrics
+			select count(*)::int as committed from metric_rows
 			where job_id = ${jobId} and recorded_at >= ${windowStart} and recorded_at < ${windowEnd}`;
 
 		const received = clients.map((client) => client.tracker.inWindow).sort((a, b) => a - b);

@@ -20,11 +20,11 @@ import { createValidJob } from '../src/lib/server/jobs/jobs.service';
 import { startJob } from '../src/lib/server/jobs/transitions';
 import { Simulator } from '../src/lib/server/simulator/simulator';
 import { simulatedStep } from '../src/lib/training/simulated-metrics';
-import { envNumber, onAbort, printTable, round } from './lib/measure';
+import { envNumber, envNumbers, onAbort, printTable, round, smokeOr } from './lib/measure';
 
-const JOB_COUNTS = [100, 1_000];
-const WINDOW_MS = envNumber('BENCH_WRITE_WINDOW_MS', 6_000);
-const ROUNDS = 3;
+const JOB_COUNTS = envNumbers('BENCH_WRITE_JOBS', [100, 1_000], [5]);
+const WINDOW_MS = envNumber('BENCH_WRITE_WINDOW_MS', 6_000, 300);
+const ROUNDS = smokeOr(3, 1);
 const INGEST_KEYS = 20;
 const INGEST_STEPS_PER_REQUEST = 500;
 

@@ -102,18 +102,25 @@ test.describe.serial('monitor chart tools', () => {
 		expect(csv.suggestedFilename()).toBe('Chart-tools-run-1-metrics.csv');
 		const csvText = fs.readFileSync((await csv.path())!, 'utf8');
 		const lines = csvText.trimEnd().split('\n');
-		expect(lines[0]).toBe('step,epoch,loss,accuracy,recorded_at');
-		expect(lines).toHaveLength(201); // the header and one line per step
-		expect(lines.slice(1).map((line) => Number(line.split(',')[0]))).toEqual(
-			Array.from({ length: 200 }, (_, i) => i + 1)
-		);
+		// Long form: a line per value. The simulator writes seven keys every step, val/* every 100th.
+		expect(lines[0]).toBe('key,step,epoch,value,recorded_at');
+		const lossSteps = lines
+			.slice(1)
+			.filter((line) => line.startsWith('train/loss,'))
+			.map((line) => Number(line.split(',')[1]));
+		expect(lossSteps).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+		expect(lines.filter((line) => line.startsWith('val/loss,')).map((line) => line.split(',')[1])).toEqual([
+			'100',
+			'200'
+		]);
 
 		const jsonDownload = page.waitForEvent('download');
 		await page.getByRole('link', { name: 'Download metrics as JSON' }).click();
 		const json = await jsonDownload;
 		expect(json.suggestedFilename()).toBe('Chart-tools-run-1-metrics.json');
 		const document = JSON.parse(fs.readFileSync((await json.path())!, 'utf8'));
-		expect(document.metrics).toHaveLength(200);
+		expect(document.metrics['train/loss']).toHaveLength(200);
+		expect(document.metrics['val/loss']).toHaveLength(2);
 
 		const pngDownload = page.waitForEvent('download');
 		await page.getByRole('button', { name: 'Download chart as PNG' }).click();

@@ -103,7 +103,7 @@ describe.each(BACKENDS)('clients and examples against the built server (%s)', (b
 		const diverged = await run('python3', ['-c', PYTHON_CLIENT_SCRIPT, server.url, TEST_TOKEN, 'diverge']);
 		expect(diverged.code, diverged.stderr).toBe(0);
 		const job = await api.getJob(diverged.stdout.trim());
-		expect(job).toMatchObject({ status: 'failed', error: expect.stringMatching(/loss of NaN at step 2/) });
+		expect(job).toMatchObject({ status: 'failed', error: expect.stringMatching(/reported loss = NaN at step 2/) });
 
 		const refused = await run('python3', ['-c', PYTHON_CLIENT_SCRIPT, server.url, TEST_TOKEN, 'refused']);
 		expect(refused.code, refused.stderr).toBe(0);
@@ -139,7 +139,7 @@ describe.each(BACKENDS)('clients and examples against the built server (%s)', (b
 			await diverging.log(1, Number.POSITIVE_INFINITY);
 			expect(await api.getJob(diverging.id)).toMatchObject({
 				status: 'failed',
-				error: expect.stringMatching(/loss of Infinity at step 1/)
+				error: expect.stringMatching(/reported loss = Infinity at step 1/)
 			});
 			await expect(diverging.log(2, 1)).rejects.toThrow(/finished/);
 

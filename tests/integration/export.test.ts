@@ -24,26 +24,23 @@ function pointAt(jobId: string, step: number): NewPoint {
 	};
 }
 
+/** The long-form lines a point becomes: loss, then accuracy when it has one (the order the keys arrived). */
+function csvLinesOf(point: NewPoint): string[] {
+	const at = point.recordedAt!.toISOString();
+	const lines = [`loss,${point.step},${point.epoch},${point.loss},${at}`];
+	if (point.accuracy !== null) lines.push(`accuracy,${point.step},${point.epoch},${point.accuracy},${at}`);
+	return lines;
+}
+
 function parseCsv(text: string) {
 	const lines = text.split('\n');
 	expect(lines.at(-1)).toBe(''); // ends with a newline
 	const [header, ...rows] = lines.slice(0, -1);
-	return {
-		header,
-		rows: rows.map((line) => {
-			const cells = line.split(',');
-			expect(cells).toHaveLength(5);
-			const [step, epoch, loss, accuracy, recordedAt] = cells as [string, string, string, string, string];
-			return {
-				step: Number(step),
-				epoch: Number(epoch),
-				loss: Number(loss),
-				accuracy: accuracy === '' ? null : Number(accuracy),
-				recordedAt
-			};
-		})
-	};
+	return { header, rows };
 }
+
+/** Values of every step with an accuracy: all but every 10th. */
+const ACCURACY_VALUES = POINTS - Math.floor(POINTS / 10);
 
 describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => {
 	let store: TestStore;
@@ -86,44 +83,59 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 		await store?.dispose();
 	});
 
-	it('sends every point exactly once as CSV, with a header row, as a named attachment', async () => {
+	it('sends every value exactly once as long-form CSV, with a header row, as a named attachment', async () => {
 		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv`, { headers: authorization() });
 		expect(response.status).toBe(200);
 		expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
 		expect(response.headers.get('content-disposition')).toBe('attachment; filename="Cafe-run-A-1-metrics.csv"');
 		const { header, rows } = parseCsv(await response.text());
-		expect(header).toBe('step,epoch,loss,accuracy,recorded_at');
-		expect(rows).toHaveLength(POINTS);
-		expect(rows.map((row) => row.step)).toEqual(stepsUpTo(POINTS));
-		for (const step of [1, 7, 10, EXPORT_PAGE_SIZE, EXPORT_PAGE_SIZE + 1, POINTS]) {
-			const expected = pointAt(jobId, step);
-			const row = rows[step - 1]!;
-			expect(row.epoch).toBe(expected.epoch);
-			if (Number.isNaN(expected.loss)) expect(row.loss).toBeNaN();
-			else expect(row.loss).toBe(expected.loss);
-			expect(row.accuracy).toBe(expected.accuracy);
-			expect(row.recordedAt).toBe(expected.recordedAt!.toISOString());
-		}
+		expect(header).toBe('key,step,epoch,value,recorded_at');
+		expect(rows).toHaveLength(POINTS + ACCURACY_VALUES);
+		// Every line in commit order, across the page boundaries, NaN written as such.
+		expect(rows).toEqual(stepsUpTo(POINTS).flatMap((step) => csvLinesOf(pointAt(jobId, step))));
+		expect(rows).toContain(`loss,7,1,NaN,${pointAt(jobId, 7).recordedAt!.toISOString()}`);
 	});
 
-	it('sends every point exactly once as one JSON document', async () => {
+	it('exports only the keys asked for with ?keys=', async () => {
+		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv?keys=accuracy`, {
+			headers: authorization()
+		});
+		expect(response.status).toBe(200);
+		const { rows } = parseCsv(await response.text());
+		expect(rows).toHaveLength(ACCURACY_VALUES);
+		expect(rows.every((line) => line.startsWith('accuracy,'))).toBe(true);
+	});
+
+	it('sends every value exactly once as one JSON document grouped by key', async () => {
 		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.json`, { headers: authorization() });
 		expect(response.status).toBe(200);
 		expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
 		expect(response.headers.get('content-disposition')).toBe('attachment; filename="Cafe-run-A-1-metrics.json"');
+		type Value = { step: number; epoch: number; value: number | null; nonFinite?: string; recordedAt: string };
 		const document = (await response.json()) as {
 			job: { id: string; name: string };
-			metrics: { step: number; loss: number | null; recordedAt: string }[];
+			metrics: Record<string, Value[]>;
 		};
 		expect(document.job).toMatchObject({ id: jobId, name: 'Café run "A" / #1', currentStep: POINTS });
-		expect(document.metrics.map((point) => point.step)).toEqual(stepsUpTo(POINTS));
-		expect(document.metrics[6]!.loss).toBeNull(); // the NaN: JSON has none
-		expect(document.metrics[POINTS - 1]).toEqual({
+		expect(Object.keys(document.metrics)).toEqual(['loss', 'accuracy']);
+		expect(document.metrics.loss!.map((value) => value.step)).toEqual(stepsUpTo(POINTS));
+		expect(document.metrics.accuracy!.map((value) => value.step)).toEqual(
+			stepsUpTo(POINTS).filter((step) => step % 10 !== 0)
+		);
+		// The NaN: JSON has none, so null with the non-finite value named.
+		expect(document.metrics.loss![6]).toMatchObject({ step: 7, value: null, nonFinite: 'NaN' });
+		const last = pointAt(jobId, POINTS);
+		expect(document.metrics.loss![POINTS - 1]).toEqual({
 			step: POINTS,
-			epoch: pointAt(jobId, POINTS).epoch,
-			loss: pointAt(jobId, POINTS).loss,
-			accuracy: pointAt(jobId, POINTS).accuracy,
-			recordedAt: pointAt(jobId, POINTS).recordedAt!.toISOString()
+			epoch: last.epoch,
+			value: last.loss,
+			recordedAt: last.recordedAt!.toISOString()
+		});
+		expect(document.metrics.accuracy!.at(-1)).toEqual({
+			step: POINTS,
+			epoch: last.epoch,
+			value: last.accuracy,
+			recordedAt: last.recordedAt!.toISOString()
 		});
 	});
 
@@ -132,11 +144,11 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 			await (
 				await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.csv`, { headers: authorization() })
 			).text()
-		).toBe('step,epoch,loss,accuracy,recorded_at\n');
+		).toBe('key,step,epoch,value,recorded_at\n');
 		const document = await (
 			await fetch(`${server.url}/api/training/jobs/${emptyJobId}/metrics.json`, { headers: authorization() })
 		).json();
-		expect(document.metrics).toEqual([]);
+		expect(document.metrics).toEqual({});
 		expect(document.job.name).toBe('nothing yet');
 	});
 
@@ -173,10 +185,10 @@ describe.each(BACKENDS)('metrics export on the built server (%s)', (backend) => 
 				(error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)
 			);
 		});
-		expect(firstBytes.startsWith('step,epoch,loss,accuracy,recorded_at\n')).toBe(true);
+		expect(firstBytes.startsWith('key,step,epoch,value,recorded_at\n')).toBe(true);
 		// The server is not stuck on the abandoned export: a whole export still completes.
 		const again = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics.csv`, { headers: authorization() });
-		expect((await again.text()).split('\n')).toHaveLength(POINTS + 2);
+		expect((await again.text()).split('\n')).toHaveLength(POINTS + ACCURACY_VALUES + 2);
 		expect(server.output()).not.toMatch(/metrics export failed|request failed/);
 	});
 });

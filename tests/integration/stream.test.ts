@@ -99,12 +99,16 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 			headers: authorization()
 		});
 		expect(badAfter.status).toBe(400);
-		expect((await badAfter.json()).error).toMatch(/"after" must be a step number.*"latest"/);
+		expect((await badAfter.json()).error).toMatch(
+			/"after" must be a step \(or, with v=2, a position\).*"latest"; it is "ten"/
+		);
 		const badId = await fetch(`${server.url}/api/training/jobs/${job.id}/stream`, {
 			headers: { 'last-event-id': '-3', ...authorization() }
 		});
 		expect(badId.status).toBe(400);
-		expect((await badId.json()).error).toMatch(/Last-Event-ID must be a step number/);
+		expect((await badId.json()).error).toMatch(
+			/Last-Event-ID must be a step \(or, with v=2, a position\): a whole number, 0 or more; it is "-3"/
+		);
 	});
 
 	it('sends a heartbeat comment while nothing happens', async () => {

@@ -1,4 +1,4 @@
-import type { Db } from '../../src/lib/server/db';
+import { openDatabase, type Db } from '../../src/lib/server/db';
 import { listPoints as listJobPoints } from '../../src/lib/server/metrics/curve.service';
 import { commitMetrics, type BatchRow } from '../../src/lib/server/metrics/metrics.writer';
 import type { MetricPoint } from '../../src/lib/training/job';
@@ -37,4 +37,31 @@ export async function listPoints(
 ): Promise<MetricPoint[]> {
 	const job = await db.selectFrom('jobs').select('primary_metric').where('id', '=', jobId).executeTakeFirst();
 	return listJobPoints(db, { id: jobId, primaryMetric: job?.primary_metric ?? 'loss' }, options);
+}
+
+/** Seeding is not what is measured or tested: a long deadline, so a loaded machine slows it rather than failing it. */
+const SEED_TIMEOUT_MS = 120_000;
+
+/**
+ * Steps 1 to `count` of a job on a Postgres database (a server may be running on it), through
+ * the write path in commits of `chunk` points: for benches and tests that need a long history.
+ */
+export async function seedPoints(
+	databaseUrl: string,
+	jobId: string,
+	count: number,
+	pointAt: (step: number) => Omit<NewPoint, 'jobId' | 'step'>,
+	chunk = 5_000
+): Promise<void> {
+	const handle = openDatabase({ kind: 'postgres', url: databaseUrl }, { requestTimeoutMs: SEED_TIMEOUT_MS });
+	try {
+		for (let from = 1; from <= count; from += chunk) {
+			const points: NewPoint[] = [];
+			for (let step = from; step < from + chunk && step <= count; step++)
+				points.push({ jobId, step, ...pointAt(step) });
+			await insertPoints(handle.db, points, chunk);
+		}
+	} finally {
+		await handle.close();
+	}
 }
