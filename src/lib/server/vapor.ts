@@ -1,7 +1,7 @@
 import { readConfig, type VaporConfig } from './config';
 import { HttpError } from './errors';
 import { databaseTarget, describeTarget, openDatabase, type DatabaseHandle, type Db } from './db';
-import { migrateToLatest } from './db/migrate';
+import { migrateToLatest, withAdvisoryLock } from './db/migrate';
 import { JobEvents } from './events/job-events';
 import { NotificationRelay } from './events/notification-relay';
 import { seedDemoJobs } from './jobs/demo-jobs';
@@ -131,6 +131,9 @@ export function startVapor(config: VaporConfig = readConfig(), { dev = false }: 
 	return ready;
 }
 
+/** An advisory lock key of its own (the demo jobs and migrations hold others). */
+const ENV_ADMIN_LOCK = 0x7a90_0a0d;
+
 async function prepareAccess(config: VaporConfig, db: Db, dev: boolean): Promise<void> {
 	if (config.authMode === 'off') {
 		log.warn(
@@ -139,7 +142,9 @@ async function prepareAccess(config: VaporConfig, db: Db, dev: boolean): Promise
 		);
 	}
 	if (config.admin) {
-		const outcome = await ensureEnvAdmin(db, config.admin);
+		const admin = config.admin;
+		// Instances starting together would both insert the admin: one at a time.
+		const outcome = await withAdvisoryLock(db, ENV_ADMIN_LOCK, (trx) => ensureEnvAdmin(trx, admin));
 		if (outcome !== 'unchanged')
 			log.info(`${outcome} the admin from VAPOR_ADMIN_USERNAME`, { user: config.admin.username });
 	}
