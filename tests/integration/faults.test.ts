@@ -37,7 +37,7 @@ describe('faults on Postgres', () => {
 			.last ?? 0;
 	const timed = async (url: string) => {
 		const started = performance.now();
-		const response = await fetch(url, { signal: AbortSignal.timeout(20_000) });
+		const response = await fetch(url, { headers: authorization(), signal: AbortSignal.timeout(20_000) });
 		await response.arrayBuffer();
 		return { status: response.status, ms: performance.now() - started };
 	};
@@ -224,7 +224,7 @@ describe('faults on Postgres', () => {
 /** A download whose client reads its first bytes and then nothing more. */
 function stalledDownload(url: string, headers: Record<string, string> = {}) {
 	return new Promise<{ status: number; retryAfter?: string; destroy(): void }>((resolve, reject) => {
-		const request = http.get(url, { headers }, (response) => {
+		const request = http.get(url, { headers: { ...authorization(), ...headers } }, (response) => {
 			const answer = {
 				status: response.statusCode!,
 				retryAfter: response.headers['retry-after'],
@@ -313,7 +313,7 @@ describe('downloads that stall', () => {
 		// Until the sockets' buffers are full the server is still writing; on a loaded machine that takes a while.
 		await expect.poll(idleEnded, { timeout: 60_000 }).toBe(5);
 		for (const download of [...a, ...others]) download.destroy();
-		const whole = await fetch(url, { headers: from('10.0.0.1') });
+		const whole = await fetch(url, { headers: { ...authorization(), ...from('10.0.0.1') } });
 		expect(whole.status).toBe(200);
 		// Long form: a line per step and key (loss and accuracy), after the header.
 		expect((await whole.text()).trimEnd().split('\n')).toHaveLength(2 * 250_000 + 1);
