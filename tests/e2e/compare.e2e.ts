@@ -24,7 +24,7 @@ test.describe.serial('compare runs', () => {
 		return ((await response.json()) as { job: { id: string; name: string } }).job;
 	}
 
-	const checkbox = (page: Page, name: string) => page.getByRole('checkbox', { name: `Compare ${name}` });
+	const checkbox = (page: Page, name: string) => page.getByRole('checkbox', { name: `Select ${name}` });
 	const compareButton = (page: Page) => page.getByRole('button', { name: /^Compare \(\d+\)$/ });
 	const tableRows = (page: Page) => page.locator('[data-testid="compare-data"] tbody tr');
 

@@ -88,7 +88,7 @@ test.describe('screenshots', () => {
 			'ResNet-18, lr 1e-3',
 			'ResNet-18, lr 3e-3'
 		]) {
-			await page.getByRole('checkbox', { name: `Compare ${name}` }).check();
+			await page.getByRole('checkbox', { name: `Select ${name}` }).check();
 		}
 		await page.getByRole('button', { name: 'Compare (4)' }).click();
 		await expect(page.locator('[data-testid="compare-data"] tbody tr')).toHaveCount(4);
