@@ -35,7 +35,11 @@ test.describe.serial("today's pages on multi-metric jobs", () => {
 		return response.json();
 	}
 	const keysOf = async (id: string) =>
-		((await (await fetch(`${server.url}/api/training/jobs/${id}/metrics/keys`)).json()) as { keys: KeySummary[] }).keys;
+		(
+			(await (
+				await fetch(`${server.url}/api/training/jobs/${id}/metrics/keys`, { headers: authorization() })
+			).json()) as { keys: KeySummary[] }
+		).keys;
 
 	test('a simulated run of nine metrics: monitor, stats, progress, toast, list and compare follow train/loss', async ({
 		page
