@@ -98,13 +98,13 @@ test.describe.serial('compare runs', () => {
 	test('refuses an eleventh job with a hint', async ({ page }) => {
 		for (let n = 1; n <= 9; n++) await createJob(`Extra ${n}`);
 		await page.goto(`${server.url}/training/jobs`);
-		const boxes = page.getByRole('checkbox', { name: /^Compare / });
+		const boxes = page.getByRole('checkbox', { name: /^Select / });
 		await expect(boxes).toHaveCount(12);
 		for (let n = 0; n < 10; n++) await boxes.nth(n).check();
 		await expect(compareButton(page)).toHaveText('Compare (10)');
 		await boxes.nth(10).click();
 		await expect(boxes.nth(10)).not.toBeChecked();
-		await expect(page.getByRole('status')).toHaveText('You can compare up to 10 jobs. Untick one to add another.');
+		await expect(page.getByRole('status')).toHaveText('You can compare up to 10 runs. Untick one to add another.');
 		await expect(compareButton(page)).toHaveText('Compare (10)');
 		// Unticking one makes room again.
 		await boxes.nth(0).uncheck();
