@@ -109,7 +109,12 @@ async function javascriptShipped(
 	page.on('response', (response) => {
 		if (response.request().resourceType() === 'script') scripts.add(new URL(response.url()).pathname);
 	});
-	await page.goto(pageUrl, { waitUntil: 'networkidle' });
+	// Not 'networkidle': the page keeps its event streams open, so the network is never idle.
+	// Every script the chart needs has loaded once the chart is drawn.
+	await page.goto(pageUrl, { waitUntil: 'load' });
+	await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, CHART_DRAWN_MARK, {
+		timeout: 30_000
+	});
 	await page.close();
 	let gzipBytes = 0;
 	let rawBytes = 0;
