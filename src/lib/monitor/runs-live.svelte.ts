@@ -1,4 +1,5 @@
 import type { Job, JobProgress } from '$lib/training/job';
+import { WatchedEventSource, type EventSourceLike } from './event-stream';
 
 /**
  * The rows of one page of the run table, kept current by GET /api/training/stream: status
@@ -8,7 +9,7 @@ import type { Job, JobProgress } from '$lib/training/job';
  */
 export class RunsLive {
 	jobs = $state.raw<Job[]>([]);
-	#source: EventSource | undefined;
+	#source: EventSourceLike | undefined;
 
 	constructor(
 		initial: Job[],
@@ -24,7 +25,8 @@ export class RunsLive {
 
 	connect(): void {
 		if (this.#source) return;
-		const source = new EventSource('/api/training/stream');
+		// Watched: a feed silent for 2.5 heartbeats is closed and reopened (a bare EventSource hangs).
+		const source = new WatchedEventSource('/api/training/stream');
 		this.#source = source;
 		// The feed opens (and reopens) with the newest jobs: take what is new for the rows shown.
 		source.addEventListener('jobs', (event) => {
