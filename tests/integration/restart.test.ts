@@ -58,7 +58,9 @@ describe('the embedded database', () => {
 		} finally {
 			await first.stop();
 		}
-		// Once the first has stopped, the folder is free again.
+		// It stopped cleanly: the database closed once, with no warning, and released the folder.
+		expect(first.output()).toContain('"message":"stopped"');
+		expect(first.output()).not.toContain('shutdown: could not');
 		const second = await startServer(store.env);
 		await second.stop();
 		await store.dispose();
