@@ -12,13 +12,13 @@ import { addSessionFor, resetStorageState, storageStatePath } from './auth-state
  * the test admin (auth-state.ts). The returned function is the teardown.
  */
 export default async function globalSetup() {
-	// Temp servers of the specs (servers.ts) copy their empty cluster from it.
+	// The specs' temp servers (servers.ts) copy their empty cluster from it; this server's
+	// folder stays empty, for PGlite's own first start, as a new user's `npm start` makes it.
 	const removeTemplate = await makePgliteTemplate();
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-e2e-'));
 	let server;
 	try {
-		// PGlite's own first start on an empty folder, as a new user's `npm start` makes it.
-		server = await startServer({ VAPOR_DATA_DIR: dataDir, VAPOR_DEMO: '1' }, { emptyDataDir: true });
+		server = await startServer({ VAPOR_DATA_DIR: dataDir, VAPOR_DEMO: '1' });
 	} catch (error) {
 		fs.rmSync(dataDir, { recursive: true, force: true });
 		removeTemplate();

@@ -48,7 +48,8 @@ describe.each(BACKENDS)('a server killed mid-run (%s)', (backend) => {
 
 describe('the embedded database', () => {
 	it('refuses a second process on the same data folder, with a message that says what to do', async () => {
-		const store = await createTestStore('pglite');
+		// An empty folder: PGlite's own first start (initdb), which the other tests skip.
+		const store = await createTestStore('pglite', { empty: true });
 		const first = await startServer(store.env);
 		try {
 			await expect(startServer(store.env)).rejects.toThrow(

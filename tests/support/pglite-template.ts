@@ -26,8 +26,8 @@ export async function makePgliteTemplate(): Promise<() => void> {
 }
 
 /**
- * Puts the template's cluster into a server's empty data folder, when a template exists
- * (bench runs have none and pay for initdb). Returns whether it did.
+ * Puts the template's cluster into an empty Vapor data folder (VAPOR_DATA_DIR), when a
+ * template exists: bench runs have none and pay for initdb. Returns whether it did.
  */
 export function seedFromTemplate(dataDir: string): boolean {
 	const template = process.env[TEMPLATE_ENV];

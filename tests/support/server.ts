@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { seedFromTemplate } from './pglite-template';
 import { freePort } from './postgres-cluster';
 
 const BUILD_ENTRY = path.resolve('build/index.js');
@@ -65,16 +64,13 @@ export interface RunningServer {
 
 /**
  * Starts the built server (`node build`) as a real process on a free loopback port
- * and waits until it answers /healthz. An empty PGlite data folder gets the run's
- * initialised cluster (pglite-template.ts) unless `emptyDataDir` asks for PGlite's own
- * first start.
+ * and waits until it answers /healthz.
  */
 export async function startServer(
 	env: Record<string, string>,
-	{ port, emptyDataDir = false }: { port?: number; emptyDataDir?: boolean } = {}
+	{ port }: { port?: number } = {}
 ): Promise<RunningServer> {
 	if (!fs.existsSync(BUILD_ENTRY)) throw new Error('build/ is missing: run `npm run build` before these tests.');
-	if (env.VAPOR_DATA_DIR && !env.DATABASE_URL && !emptyDataDir) seedFromTemplate(env.VAPOR_DATA_DIR);
 	const chosenPort = port ?? (await freePort());
 	const child = spawn(process.execPath, [BUILD_ENTRY], {
 		env: {
