@@ -131,7 +131,11 @@ async function explain(raw: postgres.Sql, search: string) {
 	)) as unknown as { 'QUERY PLAN': string }[];
 	const plan = lines.map((line) => line['QUERY PLAN']);
 	const indexes = [
-		...new Set(plan.flatMap((line) => [...line.matchAll(/(?:Index|Bitmap Index) Scan.* on (\w+)/g)].map((m) => m[1]!)))
+		...new Set(
+			plan.flatMap((line) =>
+				[...line.matchAll(/(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on) (\w+)/g)].map((m) => m[1]!)
+			)
+		)
 	];
 	const seqScans = plan.filter((line) => /Seq Scan on jobs/.test(line)).length;
 	const execution = plan.find((line) => line.startsWith('Execution Time'));
