@@ -1,7 +1,7 @@
 import { json, type RequestEvent } from '@sveltejs/kit';
 import { HttpError, isDatabaseUnavailable } from '../errors';
 import { log } from '../log';
-import { MlflowProblem, type MlflowErrorCode } from '../../training/mlflow';
+import { MLFLOW_ERROR_STATUS, MlflowProblem, type MlflowErrorCode } from '../../training/mlflow';
 
 /** The MLflow drop-in's routes (and MLflow's artifact proxy path), by route id. */
 export const isMlflowRoute = (routeId: string | null | undefined) =>
@@ -33,7 +33,8 @@ export function mlflowErrorResponse(error: unknown, event: RequestEvent): Respon
 	if (error instanceof MlflowProblem) return answer(error.code, error.message, error.status);
 	if (error instanceof HttpError) {
 		const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer realm="Vapor"' } : {};
-		return answer(codeOf(error.status), error.message, error.status, headers);
+		const code = codeOf(error.status);
+		return answer(code, error.message, MLFLOW_ERROR_STATUS[code], headers);
 	}
 	const status = (error as { status?: unknown } | null)?.status;
 	if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -42,7 +43,8 @@ export function mlflowErrorResponse(error: unknown, event: RequestEvent): Respon
 			status === 413
 				? `The request body is too large: this server takes at most ${limit} (BODY_SIZE_LIMIT).`
 				: String((error as Error).message || 'Bad request.');
-		return answer(codeOf(status), message, status);
+		const code = codeOf(status);
+		return answer(code, message, MLFLOW_ERROR_STATUS[code]);
 	}
 	const context = { method: event.request.method, route: event.route.id, error };
 	if (isDatabaseUnavailable(error)) {
