@@ -6,6 +6,9 @@ import { BACKENDS, createTestStore, openTestDatabase, type TestStore } from '../
 import { startServer, TEST_TOKEN, type RunningServer } from '../support/server';
 import type { MetricValue } from '../../src/lib/training/metrics';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read field by field, as the client's protos read them
+type Answer = Record<string, any>;
+
 /**
  * The `mlflow` Python client's requests, replayed as it sends them (mlflow/store/tracking/
  * rest_store.py and rest_utils.call_endpoint): GET calls carry their fields as the query,
@@ -25,7 +28,7 @@ function mlflowClient(baseUrl: string, token: string | null = TEST_TOKEN) {
 			payload = JSON.stringify(body);
 		}
 		const response = await fetch(url, { method, headers, body: payload });
-		return { status: response.status, body: (await response.json()) as Record<string, any> };
+		return { status: response.status, body: (await response.json()) as Answer };
 	}
 	/** As the client does: anything but 200 is an MlflowException with the server's error_code. */
 	async function ok(method: 'GET' | 'POST', endpoint: string, body?: Record<string, unknown>) {
@@ -65,7 +68,7 @@ function mlflowClient(baseUrl: string, token: string | null = TEST_TOKEN) {
 				tags: Object.entries(all).map(([key, value]) => ({ key, value })),
 				run_name: runName
 			});
-			return run as { info: Record<string, any>; data: Record<string, any> };
+			return run as { info: Answer; data: Answer };
 		},
 		/** mlflow.start_run(run_id=…): get_run, then update_run_info(RUNNING, the previous end_time). */
 		async resumeRun(runId: string) {

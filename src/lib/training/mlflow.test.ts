@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+	jobNameOf,
 	metricRows,
 	mirroredTags,
 	MlflowProblem,
@@ -149,6 +150,12 @@ describe('runs', () => {
 });
 
 describe('values and tags', () => {
+	it('makes a run name a one-line job name, refusing control characters', () => {
+		expect(jobNameOf('  mlp\n baseline ')).toBe('mlp baseline');
+		expect(jobNameOf('x'.repeat(300))).toHaveLength(100);
+		expect(problem(() => jobNameOf('bad\u0000name')).code).toBe('INVALID_PARAMETER_VALUE');
+	});
+
 	it('writes non-finite values as proto JSON strings', () => {
 		expect([NaN, Infinity, -Infinity, 0.25].map(toMlflowValue)).toEqual(['NaN', 'Infinity', '-Infinity', 0.25]);
 	});
@@ -168,6 +175,7 @@ describe('values and tags', () => {
 			'baseline',
 			'team=vision'
 		]);
+		expect(mirroredTags(first, [{ key: 'team', value: 'two\nlines' }])).toEqual(['experiment=digits', 'baseline']);
 		// Too long for a Vapor tag: the old value goes, the new one stays in MLflow's tags only.
 		expect(mirroredTags(first, [{ key: 'team', value: 'x'.repeat(80) }])).toEqual(['experiment=digits', 'baseline']);
 	});

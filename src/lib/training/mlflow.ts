@@ -382,7 +382,11 @@ export function mirroredTags(current: readonly string[], set: readonly MlflowEnt
 		if (isSystemTag(key) || key === PRIMARY_METRIC_TAG) continue;
 		const wanted = tagText(key, value);
 		const others = tags.filter((tag) => tag !== key && !tag.startsWith(`${key}=`));
-		if (wanted.length > TAG_MAX_LENGTH || (others.length >= TAGS_MAX && !others.includes(wanted))) {
+		if (
+			wanted.length > TAG_MAX_LENGTH ||
+			/[\n\r\t]/.test(wanted) ||
+			(others.length >= TAGS_MAX && !others.includes(wanted))
+		) {
 			tags = others;
 			continue;
 		}
@@ -397,8 +401,10 @@ export function experimentTag(name: string): string | undefined {
 	return tag.length <= TAG_MAX_LENGTH ? tag : undefined;
 }
 
-/** A run name as a Vapor job name (at most 100 characters, one line). */
+/** A run name as a Vapor job name (at most 100 characters, one line); control characters are refused. */
 export function jobNameOf(runName: string): string {
+	const unsafe = unsafeTextProblem('A run name', runName.replace(/[\n\r\t]/g, ' '));
+	if (unsafe) throw invalid(unsafe);
 	const name = runName.replace(/\s+/g, ' ').trim().slice(0, 100);
 	return name === '' ? 'MLflow run' : name;
 }
