@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateTo, migrateToLatest } from '../../src/lib/server/db/migrate';
 import { apiClient } from '../support/api-client';
 import { BACKENDS, createTestStore, openTestDatabase, type TestStore } from '../support/databases';
-import { startServer, TEST_TOKEN, type RunningServer } from '../support/server';
+import { signIn, startServer, TEST_TOKEN, type RunningServer } from '../support/server';
 import type { MetricValue } from '../../src/lib/training/metrics';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read field by field, as the client's protos read them
@@ -376,6 +376,26 @@ describe.each(BACKENDS)('the MLflow tracking API (%s)', (backend) => {
 				})
 			).body.error_code
 		).toBe('UNAUTHENTICATED');
+
+		// A read token reads, and may not write: MLflow's PERMISSION_DENIED.
+		const session = await signIn(server.url);
+		const minted = await fetch(`${server.url}/settings?/create`, {
+			method: 'POST',
+			headers: {
+				origin: server.url,
+				cookie: `${session.name}=${session.value}`,
+				'content-type': 'application/x-www-form-urlencoded',
+				'x-sveltekit-action': 'true'
+			},
+			body: new URLSearchParams({ name: 'mlflow reader', scope: 'read' })
+		});
+		const readToken = /vpr_[\w-]{43}/.exec(await minted.text())![0];
+		const reader = mlflowClient(server.url, readToken);
+		expect((await reader.call('GET', 'runs/get', { run_id: runId })).status).toBe(200);
+		expect(await reader.call('POST', 'runs/set-tag', { run_id: runId, key: 'k', value: 'v' })).toMatchObject({
+			status: 403,
+			body: { error_code: 'PERMISSION_DENIED' }
+		});
 
 		// Outside the subset: artifacts, models and searches.
 		for (const [method, path] of [
