@@ -101,8 +101,26 @@ function mlflowClient(baseUrl: string, token: string | null = TEST_TOKEN) {
 		/** mlflow.end_run(status): set_terminated → update_run_info(status, end_time=now). */
 		endRun: (runId: string, status = 'FINISHED') =>
 			ok('POST', 'runs/update', { run_uuid: runId, run_id: runId, status, end_time: now() }),
-		history: (runId: string, key: string) =>
-			ok('GET', 'metrics/get-history', { run_uuid: runId, run_id: runId, metric_key: key })
+		/** get_metric_history: pages of GET_METRIC_HISTORY_MAX_RESULTS (25,000), following next_page_token. */
+		async history(runId: string, key: string, maxResults = 25_000) {
+			const metrics: Answer[] = [];
+			let pages = 0;
+			let token: string | undefined;
+			do {
+				const query: Record<string, unknown> = {
+					run_uuid: runId,
+					run_id: runId,
+					metric_key: key,
+					max_results: maxResults
+				};
+				if (token) query.page_token = token;
+				const page = await ok('GET', 'metrics/get-history', query);
+				metrics.push(...(page.metrics ?? []));
+				token = page.next_page_token;
+				pages++;
+			} while (token);
+			return { metrics, pages };
+		}
 	};
 }
 
@@ -307,9 +325,11 @@ describe.each(BACKENDS)('the MLflow tracking API (%s)', (backend) => {
 		await mlflow.logMetric(runId, 'loss', 0.5, 3);
 		await mlflow.endRun(runId);
 		expect(await vapor.getJob(runId)).toMatchObject({ status: 'completed', currentStep: 4 });
-		expect((await mlflow.history(runId, 'loss')).metrics.map((m: { value: number }) => m.value)).toEqual([
-			1, 0.8, 0.6, 0.5
-		]);
+		expect((await mlflow.history(runId, 'loss')).metrics.map((m) => m.value)).toEqual([1, 0.8, 0.6, 0.5]);
+		// In pages of 3: the token carries on where the page ended.
+		const paged = await mlflow.history(runId, 'loss', 3);
+		expect(paged.pages).toBe(2);
+		expect(paged.metrics.map((m) => m.step)).toEqual([0, 1, 2, 3]);
 		// A finished run takes no points until it is resumed.
 		const late = await mlflow.call('POST', 'runs/log-metric', {
 			run_id: runId,
