@@ -57,6 +57,10 @@ describe('parseMetric', () => {
 		expect(problem(() => parseMetric(metric('loss', 'high'))).message).toMatch(/must be a number/);
 		expect(problem(() => parseMetric(metric('bad key!', 1))).message).toMatch(/Invalid metric name 'bad key!'/);
 		expect(problem(() => parseMetric(metric('loss', 1, -1))).message).toMatch(/step -1/);
+		expect(problem(() => parseLogBatch({ run_id: 'r', metrics: [1] }))).toMatchObject({
+			code: 'BAD_REQUEST',
+			message: 'A metric must be a JSON object, as the mlflow client sends it.'
+		});
 	});
 });
 

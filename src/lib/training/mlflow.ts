@@ -78,9 +78,9 @@ const missing = (field: string) =>
 	);
 
 /** A request body or query as an object; anything else is refused. */
-export function asBody(input: unknown): Body {
+export function asBody(input: unknown, what = 'The request body'): Body {
 	if (input === null || typeof input !== 'object' || Array.isArray(input))
-		throw new MlflowProblem('BAD_REQUEST', 'The request body must be a JSON object, as the mlflow client sends it.');
+		throw new MlflowProblem('BAD_REQUEST', `${what} must be a JSON object, as the mlflow client sends it.`);
 	return input as Body;
 }
 
@@ -142,7 +142,7 @@ function checkKey(kind: 'metric' | 'param' | 'tag', key: string): void {
 }
 
 export function parseMetric(raw: unknown): MlflowMetric {
-	const body = asBody(raw);
+	const body = asBody(raw, 'A metric');
 	const key = text(body, 'key', { required: true })!;
 	checkKey('metric', key);
 	const value = double(body, 'value', key);
@@ -154,7 +154,7 @@ export function parseMetric(raw: unknown): MlflowMetric {
 }
 
 export function parseParam(raw: unknown): MlflowEntry {
-	const body = asBody(raw);
+	const body = asBody(raw, 'A param');
 	const key = text(body, 'key', { required: true })!;
 	checkKey('param', key);
 	const value = typeof body.value === 'string' ? body.value : text(body, 'value', { required: true })!;
@@ -168,7 +168,7 @@ export function parseParam(raw: unknown): MlflowEntry {
 }
 
 export function parseTag(raw: unknown): MlflowEntry {
-	const body = asBody(raw);
+	const body = asBody(raw, 'A tag');
 	const key = text(body, 'key', { required: true })!;
 	checkKey('tag', key);
 	const value = body.value === undefined || body.value === null ? '' : body.value;
