@@ -187,7 +187,11 @@ describe.each(BACKENDS)('the MLflow tracking API (%s)', (backend) => {
 			status: 'running',
 			currentStep: 30,
 			config: { lr: '0.001', epochs: '3', optimizer: 'adam' },
-			note: 'the first baseline'
+			note: 'the first baseline',
+			// The first loss-like key is the headline, its accuracy beside it.
+			primaryMetric: 'train_loss',
+			latestLoss: 2 / 30,
+			latestAccuracy: 29 / 30
 		});
 		expect(live.tags).toEqual(['experiment=digits', 'team=nlp', 'stage=final']);
 		const loss = await series(runId, 'train_loss');

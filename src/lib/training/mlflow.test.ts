@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+	choosePrimaryMetric,
 	jobNameOf,
 	metricRows,
 	mirroredTags,
@@ -150,6 +151,15 @@ describe('runs', () => {
 			parseHistoryRequest(new URLSearchParams('run_id=a&metric_key=loss&max_results=5&page_token=40'))
 		).toMatchObject({ maxResults: 5, afterStep: 40 });
 		expect(problem(() => parseHistoryRequest(new URLSearchParams('run_id=a'))).message).toMatch(/'metric_key'/);
+	});
+});
+
+describe('choosePrimaryMetric', () => {
+	it('takes the first loss-like key of the first metrics, else the first key', () => {
+		expect(choosePrimaryMetric(['train_accuracy', 'train_loss', 'val_loss'], 'loss')).toBe('train_loss');
+		expect(choosePrimaryMetric(['accuracy', 'lr'], 'loss')).toBe('accuracy');
+		expect(choosePrimaryMetric(['loss', 'acc'], 'loss')).toBeUndefined();
+		expect(choosePrimaryMetric([], 'loss')).toBeUndefined();
 	});
 });
 

@@ -283,8 +283,9 @@ export function parseCreateExperiment(input: unknown): NewExperiment {
 	return { name, artifactLocation: text(body, 'artifact_location'), tags: list(body, 'tags').map(parseTag) };
 }
 
-export function experimentName(body: Body): string {
-	const name = text(body, body.experiment_name !== undefined ? 'experiment_name' : 'name', { required: true })!;
+/** `name` of experiments/create, `experiment_name` of experiments/get-by-name. */
+export function experimentName(body: Body, field: 'name' | 'experiment_name' = 'name'): string {
+	const name = text(body, field, { required: true })!;
 	if (name.length > MLFLOW_LIMITS.experimentNameLength)
 		throw invalid(
 			`An experiment name is at most ${MLFLOW_LIMITS.experimentNameLength} characters; this one is ${name.length}.`
@@ -393,6 +394,16 @@ export function mirroredTags(current: readonly string[], set: readonly MlflowEnt
 		tags = [...others, wanted];
 	}
 	return tags;
+}
+
+/**
+ * The headline key of an MLflow run that did not name one (tag vapor.primaryMetric): its
+ * first metrics choose it, the first key ending in "loss" (train_loss, val/loss), else the
+ * first key. Undefined: keep the current one (it is among them, or chosen already).
+ */
+export function choosePrimaryMetric(batchKeys: readonly string[], current: string): string | undefined {
+	if (batchKeys.length === 0 || batchKeys.includes(current)) return undefined;
+	return batchKeys.find((key) => /loss$/i.test(key)) ?? batchKeys[0];
 }
 
 /** The Vapor tag that names a run's experiment, when it fits. */

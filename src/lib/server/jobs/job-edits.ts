@@ -73,3 +73,8 @@ export async function applyJobPatch(trx: Db, id: string, patch: JobPatch): Promi
 export async function renameJobLocked(trx: Db, id: string, name: string): Promise<void> {
 	await trx.updateTable('jobs').set({ name }).where('id', '=', id).execute();
 }
+
+/** Sets the headline key of a job that has no values yet, inside the caller's transaction (an MLflow run's first metrics). */
+export async function setPrimaryMetricLocked(trx: Db, id: string, key: string): Promise<void> {
+	await trx.updateTable('jobs').set({ primary_metric: key }).where('id', '=', id).execute();
+}

@@ -9,7 +9,7 @@
 import type { Db } from '../db';
 import type { JobEvents } from '../events/job-events';
 import { afterStore, lockJob, storeValuesLocked, type LockedJob } from '../ingest/ingest.service';
-import { applyJobPatch, renameJobLocked } from '../jobs/job-edits';
+import { applyJobPatch, renameJobLocked, setPrimaryMetricLocked } from '../jobs/job-edits';
 import { findJob } from '../jobs/jobs.repository';
 import { createValidJob } from '../jobs/jobs.service';
 import { toJob, type JobWithLatest } from '../jobs/jobs.table';
@@ -21,6 +21,7 @@ import {
 	findExperimentById,
 	findExperimentByName,
 	findRun,
+	hasValues,
 	insertExperiment,
 	insertRun,
 	lastRecordedAt,
@@ -30,9 +31,10 @@ import {
 } from './mlflow.repository';
 import { isTerminal, type Job } from '../../training/job';
 import { JOB_LIMITS } from '../../training/job-input';
-import { keyProblem } from '../../training/metrics';
+import { DEFAULT_PRIMARY_METRIC, keyProblem } from '../../training/metrics';
 import {
 	asBody,
+	choosePrimaryMetric,
 	ENDED_STATUS,
 	experimentIdOf,
 	experimentName,
@@ -90,7 +92,7 @@ function experimentJson(row: ExperimentRow) {
 // ---------------------------------------------------------------------------- experiments
 
 export async function getExperimentByName(db: Db, query: unknown) {
-	const name = experimentName(asBody(query));
+	const name = experimentName(asBody(query), 'experiment_name');
 	const row = await findExperimentByName(db, name);
 	if (!row) throw new MlflowProblem('RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name}'.`);
 	return { experiment: experimentJson(row) };
@@ -320,14 +322,34 @@ async function writeBatch(db: Db, events: JobEvents, rollups: BlockRollups | und
 	let edited = false;
 	// A refusal (a changed param, a value at a stored step, a finished run) throws and rolls all of it back.
 	await db.transaction().execute(async (trx) => {
-		const job = await lockedExternal(trx, id, batch.runId);
+		let job = await lockedExternal(trx, id, batch.runId);
 		edited = await applyParamsAndTags(trx, job, batch);
-		if (rows.length > 0) stored = { job, outcome: await storeValuesLocked(trx, events, job, rows, toMlflowStep) };
+		if (rows.length === 0) return;
+		const primary = await firstPrimaryMetric(trx, job, batch);
+		if (primary) {
+			await setPrimaryMetricLocked(trx, id, primary);
+			job = { ...job, primaryMetric: primary };
+			edited = true;
+		}
+		stored = { job, outcome: await storeValuesLocked(trx, events, job, rows, toMlflowStep) };
 	});
 	if (stored) await afterStore(db, events, rollups, stored.job, stored.outcome.outcome, stored.outcome.lastStep);
 	// As PATCH does: every open list and monitor shows the new config and tags.
 	if (edited) await announceIf(db, events, id, true);
 	return {};
+}
+
+/**
+ * An MLflow run's headline key, from its first metrics, unless it was named at start
+ * (vapor.primaryMetric) or the run has values already.
+ */
+async function firstPrimaryMetric(trx: Db, job: LockedJob, batch: LogBatch): Promise<string | undefined> {
+	const keys = [...new Set(batch.metrics.map((metric) => metric.key))];
+	const chosen = choosePrimaryMetric(keys, job.primaryMetric);
+	if (!chosen || job.primaryMetric !== DEFAULT_PRIMARY_METRIC) return undefined;
+	const run = await findRun(trx, job.id);
+	if (!run || run.tags[PRIMARY_METRIC_TAG] !== undefined) return undefined;
+	return (await hasValues(trx, job.id)) ? undefined : chosen;
 }
 
 /** Params into the config, tags into the tags (and the run name and note), on the locked job. */
