@@ -260,7 +260,8 @@ describe.each(BACKENDS)('the MLflow tracking API (%s)', (backend) => {
 			body: {
 				error_code: 'INVALID_PARAMETER_VALUE',
 				message:
-					'A batch logging request can contain at most 1000 metrics. Got 1001 metrics. Please split up metrics across multiple requests and try again.'
+					'A batch logging request can contain at most 1000 metrics. Got 1001 metrics. ' +
+					'Please split up metrics across multiple requests and try again.'
 			}
 		});
 		const params = Array.from({ length: 101 }, (_, i) => ({ key: `p${i}`, value: String(i) }));

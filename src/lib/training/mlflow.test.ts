@@ -72,7 +72,8 @@ describe('parseLogBatch', () => {
 		const full = parseLogBatch({ run_id: 'r', metrics: many(1000, (i) => metric(`m${i}`, i)) });
 		expect(full.metrics).toHaveLength(1000);
 		expect(problem(() => parseLogBatch({ run_id: 'r', metrics: many(1001, (i) => metric(`m${i}`, i)) })).message).toBe(
-			'A batch logging request can contain at most 1000 metrics. Got 1001 metrics. Please split up metrics across multiple requests and try again.'
+			'A batch logging request can contain at most 1000 metrics. Got 1001 metrics. ' +
+				'Please split up metrics across multiple requests and try again.'
 		);
 		const params = (n: number) => many(n, (i) => ({ key: `p${i}`, value: String(i) }));
 		expect(parseLogBatch({ run_id: 'r', params: params(100) }).params).toHaveLength(100);

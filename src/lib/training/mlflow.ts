@@ -118,7 +118,8 @@ function double(body: Body, field: string, where: string): number {
 	if (typeof value === 'string' && value in NON_FINITE) return NON_FINITE[value]!;
 	if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
 	throw invalid(
-		`Got invalid value ${JSON.stringify(value)} for metric '${where}': a metric value must be a number, or "NaN", "Infinity" or "-Infinity".`
+		`Got invalid value ${JSON.stringify(value)} for metric '${where}': ` +
+			'a metric value must be a number, or "NaN", "Infinity" or "-Infinity".'
 	);
 }
 
@@ -204,7 +205,8 @@ export function parseLogBatch(input: unknown): LogBatch {
 	const over = (count: number, limit: number, noun: string) =>
 		count > limit &&
 		invalid(
-			`A batch logging request can contain at most ${limit} ${noun}. Got ${count} ${noun}. Please split up ${noun} across multiple requests and try again.`
+			`A batch logging request can contain at most ${limit} ${noun}. Got ${count} ${noun}. ` +
+				`Please split up ${noun} across multiple requests and try again.`
 		);
 	const tooMany =
 		over(rawMetrics.length, MLFLOW_LIMITS.metricsPerBatch, 'metrics') ||
@@ -214,7 +216,8 @@ export function parseLogBatch(input: unknown): LogBatch {
 	const total = rawMetrics.length + rawParams.length + rawTags.length;
 	if (total > MLFLOW_LIMITS.entitiesPerBatch)
 		throw invalid(
-			`A batch logging request can contain at most ${MLFLOW_LIMITS.entitiesPerBatch} metrics, params, and tags in total. Got ${total}. Please split up across multiple requests and try again.`
+			`A batch logging request can contain at most ${MLFLOW_LIMITS.entitiesPerBatch} metrics, params, and tags in total. ` +
+				`Got ${total}. Please split up across multiple requests and try again.`
 		);
 	const params = rawParams.map(parseParam);
 	const seen = new Map<string, string>();
@@ -433,7 +436,8 @@ export function metricRows(metrics: readonly MlflowMetric[]): IngestRow[] {
 		if (earlier) {
 			if (Object.is(earlier.value, metric.value) || earlier.value === metric.value) continue;
 			throw invalid(
-				`Metric '${metric.key}' is logged twice at step ${metric.step} with different values (${earlier.value}, ${metric.value}): Vapor keeps one value per step of a metric. Pass step= to log_metric(s).`
+				`Metric '${metric.key}' is logged twice at step ${metric.step} with different values ` +
+					`(${earlier.value}, ${metric.value}): Vapor keeps one value per step of a metric. Pass step= to log_metric(s).`
 			);
 		}
 		seen.set(`${metric.key}|${metric.step}`, metric);

@@ -93,7 +93,8 @@ export function notStored(event: RequestEvent): Response {
 				: 'this part of the MLflow API';
 	return answer(
 		'ENDPOINT_NOT_FOUND',
-		`Vapor does not store ${what}: it answers the MLflow tracking calls for experiments, runs, params, tags and metrics (${event.request.method} ${path}). See "Point MLFLOW_TRACKING_URI at Vapor" in Vapor's README.`,
+		`Vapor does not store ${what}: it answers the MLflow tracking calls for experiments, runs, params, tags and metrics ` +
+			`(${event.request.method} ${path}). See "Point MLFLOW_TRACKING_URI at Vapor" in Vapor's README.`,
 		404
 	);
 }

@@ -303,7 +303,9 @@ function paramChanges(config: JsonObject, params: readonly MlflowEntry[], runId:
 		if (current === undefined) additions[key] = value;
 		else if (formatConfigValue(current) !== value)
 			throw invalid(
-				`Changing param values is not allowed. Param with key='${key}' was already logged with value='${formatConfigValue(current).slice(0, 200)}' for run ID='${runId}'. Attempted logging new value '${value.slice(0, 200)}'.`
+				`Changing param values is not allowed. Param with key='${key}' was already logged ` +
+					`with value='${formatConfigValue(current).slice(0, 200)}' for run ID='${runId}'. ` +
+					`Attempted logging new value '${value.slice(0, 200)}'.`
 			);
 	}
 	return Object.keys(additions).length > 0 ? additions : undefined;
