@@ -20,7 +20,7 @@
  */
 import { installExitHooks } from './exit.js';
 import { VaporError } from './http.js';
-import { Run, type Logger, type RunOptions } from './run.js';
+import { defaultLogger, Run, type Logger, type RunOptions } from './run.js';
 
 export { BadValue, KEY_PATTERN, MAX_KEYS_PER_RUN, MAX_STEP, type NonFinite, type WireValue } from './validate.js';
 export { VaporError };
@@ -57,7 +57,7 @@ export interface InitOptions {
 	/** A heartbeat after this long without other contact (default 30 s). */
 	heartbeatMs?: number;
 	requestTimeoutMs?: number;
-	/** Where the client's messages go (default console). */
+	/** Where the client's messages go (default: stderr on Node, the console in a browser). */
 	logger?: Logger;
 	/** Finish the run when the process ends or the page goes away (default true). */
 	exitHooks?: boolean;
@@ -94,7 +94,7 @@ export async function init(options: InitOptions = {}): Promise<Run> {
 		flushTimeoutMs: options.flushTimeoutMs ?? envSeconds('VAPOR_FLUSH_TIMEOUT_S') ?? 15_000
 	});
 	await created.start();
-	if (options.exitHooks !== false) installExitHooks(options.logger ?? console);
+	if (options.exitHooks !== false) installExitHooks(options.logger ?? defaultLogger);
 	run = created;
 	return created;
 }

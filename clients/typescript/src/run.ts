@@ -85,6 +85,18 @@ export class Config {
 
 const now = () => performance.now();
 
+/**
+ * Node: every message to stderr, as the Python client's logging does (a script's stdout is
+ * often its results); a browser: the console at the message's level.
+ */
+const inNode =
+	typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+export const defaultLogger: Logger = {
+	info: (message) => (inNode ? console.error(message) : console.info(message)),
+	warn: (message) => (inNode ? console.error(message) : console.warn(message)),
+	error: (message) => console.error(message)
+};
+
 /** Node's timers keep a process alive; a sender's must not (the exit hooks flush instead). */
 function unref(timer: ReturnType<typeof setTimeout>) {
 	(timer as { unref?: () => void }).unref?.();
@@ -165,7 +177,7 @@ export class Run {
 			maxBufferedValues: options.maxBufferedValues ?? 1_000_000,
 			maxBufferedBytes: options.maxBufferedBytes ?? 100 * 1024 * 1024
 		};
-		this.#logger = options.logger ?? console;
+		this.#logger = options.logger ?? defaultLogger;
 		this.#fetch = options.fetch;
 		this.#queue = new RowQueue({
 			maxValues: this.#options.maxBufferedValues,
