@@ -13,7 +13,7 @@ interface NodeProcess {
 }
 
 const nodeProcess = (): NodeProcess | undefined => {
-	const candidate = (globalThis as { process?: Partial<NodeProcess> }).process;
+	const candidate = (globalThis as unknown as { process?: Partial<NodeProcess> }).process;
 	return typeof candidate?.on === 'function' && typeof candidate.listenerCount === 'function'
 		? (candidate as NodeProcess)
 		: undefined;
