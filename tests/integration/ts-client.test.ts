@@ -224,7 +224,14 @@ console.log('finished', await run.finish('completed', undefined, { timeoutMs: 60
 			expect(stderr).toMatch(/could not reach Vapor .*buffering and retrying in the background/);
 			expect(stderr).toMatch(/reachable again after \d+ failed attempts/);
 
-			expect(await api.getJob(id!)).toMatchObject({ status: 'completed', currentStep: 1500, config: { lr: 0.1 } });
+			// Silent for longer than VAPOR_LOST_AFTER_S, the job was given up as lost; the values
+			// after the outage revived it, and it finished.
+			const job = await api.getJob(id!);
+			expect(job, `error: ${job.error}\n${server.output().slice(-2000)}`).toMatchObject({
+				status: 'completed',
+				currentStep: 1500,
+				config: { lr: 0.1 }
+			});
 			const summary = await keys(id!);
 			expect(summary['train/loss']).toMatchObject({ count: 1500, firstStep: 1, lastStep: 1500 });
 			expect(summary['lr']).toMatchObject({ count: 1500 });

@@ -621,13 +621,22 @@ export class Run {
 	}
 
 	async #sendFinish(): Promise<void> {
-		try {
-			this.job = (
-				await this.#call<{ job: VaporJob }>('POST', `/api/training/jobs/${this.id}/finish`, this.#finishBody())
-			).job;
-		} catch (error) {
-			if (!(error instanceof VaporError) || error.retriable) throw error;
-			this.#refused(error, 0);
+		const path = `/api/training/jobs/${this.id}`;
+		for (let attempt = 0; ; attempt++) {
+			try {
+				this.job = (await this.#call<{ job: VaporJob }>('POST', `${path}/finish`, this.#finishBody())).job;
+				return;
+			} catch (error) {
+				if (!(error instanceof VaporError) || error.retriable) throw error;
+				// Given up as lost (VAPOR_LOST_AFTER_S) between the last values and this call, as
+				// after an outage on a loaded machine: a heartbeat revives it, then it can finish.
+				if (error.status === 409 && attempt === 0 && this.#heartbeatsOn) {
+					const answer = await this.#call<{ status?: string }>('POST', `${path}/heartbeat`, {}).catch(() => null);
+					if (answer?.status === 'running') continue;
+				}
+				this.#refused(error, 0);
+				return;
+			}
 		}
 	}
 }
