@@ -246,7 +246,11 @@ console.log('finished', await run.finish('completed', undefined, { timeoutMs: 60
 	it('a script that ends without finish() sends everything and completes the job', async () => {
 		const script = startNodeScript(
 			IMPORT +
-				`const run = await init({ name: 'ts forgot finish', batchMs: 10_000 });\nconsole.log('job', run.id);\nfor (let step = 1; step <= 500; step++) run.log({ 'train/loss': 1 / step });\n`,
+				`
+const run = await init({ name: 'ts forgot finish', batchMs: 10_000 });
+console.log('job', run.id);
+for (let step = 1; step <= 500; step++) run.log({ 'train/loss': 1 / step });
+`,
 			{ VAPOR_URL: server.url, VAPOR_TOKEN: TEST_TOKEN }
 		);
 		const [, id] = await script.waitFor(/job (\S+)/);
@@ -258,7 +262,12 @@ console.log('finished', await run.finish('completed', undefined, { timeoutMs: 60
 	it('SIGTERM sends what is queued, fails the job, and the script dies of the signal', async () => {
 		const script = startNodeScript(
 			IMPORT +
-				`const run = await init({ name: 'ts terminated', batchMs: 30_000 });\nrun.log({ 'train/loss': 0.5 });\nconsole.log('job', run.id);\nsetInterval(() => {}, 1000);\n`,
+				`
+const run = await init({ name: 'ts terminated', batchMs: 30_000 });
+run.log({ 'train/loss': 0.5 });
+console.log('job', run.id);
+setInterval(() => {}, 1000);
+`,
 			{ VAPOR_URL: server.url, VAPOR_TOKEN: TEST_TOKEN }
 		);
 		const [, id] = await script.waitFor(/job (\S+)/);
@@ -274,7 +283,12 @@ console.log('finished', await run.finish('completed', undefined, { timeoutMs: 60
 	it('an uncaught exception fails the job with it, and the script still exits 1 with the error printed', async () => {
 		const script = startNodeScript(
 			IMPORT +
-				`const run = await init({ name: 'ts crashes' });\nrun.log({ 'train/loss': 1 });\nconsole.log('job', run.id);\nsetTimeout(() => { throw new RangeError('CUDA out of memory'); }, 10);\n`,
+				`
+const run = await init({ name: 'ts crashes' });
+run.log({ 'train/loss': 1 });
+console.log('job', run.id);
+setTimeout(() => { throw new RangeError('CUDA out of memory'); }, 10);
+`,
 			{ VAPOR_URL: server.url, VAPOR_TOKEN: TEST_TOKEN }
 		);
 		const [, id] = await script.waitFor(/job (\S+)/);
@@ -310,7 +324,11 @@ describe('the TypeScript client with no Vapor at all', () => {
 		const started = Date.now();
 		const script = startNodeScript(
 			IMPORT +
-				`const run = await init({ name: 'never reaches Vapor' });\nconsole.log('started', run.id);\nfor (let step = 1; step <= 100; step++) run.log({ a: 1, b: 2 });\n`,
+				`
+const run = await init({ name: 'never reaches Vapor' });
+console.log('started', run.id);
+for (let step = 1; step <= 100; step++) run.log({ a: 1, b: 2 });
+`,
 			{ VAPOR_URL: `http://127.0.0.1:${port}`, VAPOR_TOKEN: TEST_TOKEN, VAPOR_FLUSH_TIMEOUT_S: '1' }
 		);
 		await script.waitFor(/started null/);
