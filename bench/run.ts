@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- write|stream|monitor|export|ingest|soak|lease]: runs the suites (all without an argument), prints
+ * npm run bench [-- write|stream|monitor|export|ingest|soak|lease|chaos]: runs the suites (all without an argument), prints
  * their figures and writes each suite's JSON to bench/results/<suite>.json.
  * With --smoke (CI): each suite end to end in seconds with tiny sizes; no figures written.
  */
@@ -14,6 +14,7 @@ import { runExportSuite } from './export';
 import { runIngestSuite } from './ingest';
 import { runSoakSuite } from './soak';
 import { runLeaseSuite } from './lease';
+import { runChaosSuite } from './chaos';
 
 const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
@@ -22,7 +23,8 @@ const SUITES: Record<string, () => Promise<unknown>> = {
 	export: runExportSuite,
 	ingest: runIngestSuite,
 	soak: runSoakSuite,
-	lease: runLeaseSuite
+	lease: runLeaseSuite,
+	chaos: runChaosSuite
 };
 
 /** The commit measured, and how many files under src/ differ from it (others may be editing). */
