@@ -155,7 +155,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 		sseHeartbeatMs: integerSetting(env, 'VAPOR_SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000),
 		sseMaxBufferBytes: integerSetting(env, 'VAPOR_SSE_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 1024, 1024 ** 3),
 		sseStallMs: integerSetting(env, 'VAPOR_SSE_STALL_MS', 30_000, 100, 3_600_000),
-		leaseMs: integerSetting(env, 'VAPOR_LEASE_MS', 5_000, 500, 600_000),
+		leaseMs: integerSetting(env, 'VAPOR_LEASE_MS', 1_500, 500, 600_000),
 		exportMax: integerSetting(env, 'VAPOR_EXPORT_MAX', 20, 1, 10_000),
 		exportMaxPerClient: integerSetting(env, 'VAPOR_EXPORT_MAX_PER_CLIENT', 4, 1, 10_000),
 		exportIdleMs: integerSetting(env, 'VAPOR_EXPORT_IDLE_MS', 30_000, 100, 3_600_000),
