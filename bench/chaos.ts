@@ -254,13 +254,24 @@ export async function runChaosSuite() {
 		const started = Date.now();
 		const samples: { atS: number; rssMiB: number[] }[] = [];
 		let nextSample = SAMPLE_MS;
-		const sample = () => {
+		const crashes: { atS: number; exit: string; output: string }[] = [];
+		const sample = async () => {
+			// An instance that exited on its own is a finding: recorded with its last words, then restarted.
+			for (const [index, server] of servers.entries()) {
+				const { exitCode, signalCode } = server.process;
+				if (exitCode === null && signalCode === null) continue;
+				const output = server.output().split('\n').slice(-15).join('\n');
+				crashes.push({ atS: Math.round((Date.now() - started) / 1000), exit: String(exitCode ?? signalCode), output });
+				console.log(`  an instance exited by itself (${exitCode ?? signalCode}):\n${output}`);
+				servers[index] = await startServer(env, { port: server.port });
+			}
 			const rssMiB = servers.map((s) => round(memoryMiB(s.process.pid!).rss));
 			samples.push({ atS: Math.round((Date.now() - started) / 1000), rssMiB });
 			const points = clients.reduce((sum, c) => sum + c.points, 0);
 			console.log(`  ${samples.at(-1)!.atS} s: RSS ${rssMiB.join(' / ')} MiB, ${points} points delivered`);
 		};
-		while (Date.now() - started < DURATION_MS) {
+		// Every scheduled fault happens, even when a restart on a loaded machine ran late.
+		while (Date.now() - started < DURATION_MS || faults.length > 0) {
 			const elapsed = Date.now() - started;
 			const fault = faults[0];
 			if (fault && fault.atMs <= elapsed) {
@@ -285,12 +296,12 @@ export async function runChaosSuite() {
 				continue;
 			}
 			if (elapsed >= nextSample) {
-				sample();
+				await sample();
 				nextSample += SAMPLE_MS;
 			}
 			await sleep(100);
 		}
-		sample();
+		await sample();
 
 		// Writers finish their batch; clients catch up to what is committed, then stop.
 		writersStopping = true;
@@ -333,6 +344,7 @@ export async function runChaosSuite() {
 			writers: WRITERS,
 			clients: CLIENTS,
 			faults: faultsDone,
+			crashes,
 			pointsDelivered: clients.reduce((sum, c) => sum + c.points, 0),
 			lost: clients.reduce((sum, c) => sum + c.lost, 0),
 			duplicated: clients.reduce((sum, c) => sum + c.duplicated, 0),
@@ -370,8 +382,8 @@ export async function runChaosSuite() {
 				`${JSON.stringify(figures.longestStallPerClientMs)} (outside the freeze ` +
 				`${JSON.stringify(figures.longestStallPerClientOutsideFreezeMs)}); 5xx/failures ${JSON.stringify(figures.serverErrorsByCause)}`
 		);
-		if (figures.lost > 0 || figures.duplicated > 0 || writerMismatch > 0)
-			throw new Error('chaos: values were lost or duplicated (see above)');
+		if (figures.lost > 0 || figures.duplicated > 0 || writerMismatch > 0 || crashes.length > 0)
+			throw new Error('chaos: values were lost or duplicated, or an instance crashed (see above)');
 		return figures;
 	} finally {
 		stopping = true;
