@@ -58,7 +58,8 @@ async function lockJob(db: Db, id: string): Promise<LockedJob | undefined> {
 
 function refuseSimulated(job: LockedJob): never {
 	throw conflict(
-		`"${job.name}" is a simulated job: the simulator writes its points. Create a job with "source": "external" to report points from your own training script.`
+		`"${job.name}" is a simulated job: the simulator writes its points. ` +
+			'Create a job with "source": "external" to report points from your own training script.'
 	);
 }
 
@@ -108,13 +109,16 @@ export async function ingestPoints(
 			const { key, step, stored, lastStep } = outcome.conflict;
 			throw conflict(
 				stored
-					? `"${key}" at step ${step} is already stored with another value. A retry must send the same values; nothing of this request was written.`
-					: `"${key}" at step ${step} is not after its last stored step (${lastStep}): within a key, steps must increase. Nothing of this request was written.`
+					? `"${key}" at step ${step} is already stored with another value. ` +
+							'A retry must send the same values; nothing of this request was written.'
+					: `"${key}" at step ${step} is not after its last stored step (${lastStep}): ` +
+							'within a key, steps must increase. Nothing of this request was written.'
 			);
 		}
 		if (outcome.tooManyKeys) {
 			throw conflict(
-				`A job takes at most ${MAX_KEYS_PER_JOB.toLocaleString('en-US')} metric keys; this request would make ${outcome.tooManyKeys.keys.toLocaleString('en-US')}. Nothing of this request was written.`
+				`A job takes at most ${MAX_KEYS_PER_JOB.toLocaleString('en-US')} metric keys; ` +
+					`this request would make ${outcome.tooManyKeys.keys.toLocaleString('en-US')}. Nothing of this request was written.`
 			);
 		}
 		if (finished && outcome.rows.size > 0) {
@@ -156,7 +160,8 @@ export async function finishJob(db: Db, events: JobEvents, jobId: string, body: 
 		if (!job) throw missing(jobId);
 		if (job.source !== 'external') {
 			throw conflict(
-				`"${job.name}" is a simulated job: the simulator finishes it. Only an external job is finished by its script (a simulated one can be stopped).`
+				`"${job.name}" is a simulated job: the simulator finishes it. ` +
+					'Only an external job is finished by its script (a simulated one can be stopped).'
 			);
 		}
 		return finishExternal(
