@@ -144,10 +144,7 @@ export function openDatabase(target: DatabaseTarget, given: Partial<DatabaseOpti
 				timeoutMs
 			),
 		close: async () => {
-			// One after the other: each destroy closes the shared PGlite, and a second close
-			// while the first is under way throws "PGlite is closing".
-			await db.destroy();
-			await background.destroy();
+			await Promise.all([db.destroy(), background.destroy()]);
 			if (!pglite.closed) await pglite.close();
 			releaseLock();
 		}
