@@ -79,22 +79,36 @@ async function timedStop(server: RunningServer): Promise<number> {
 	return performance.now() - started;
 }
 
-// Room for the data folder (about 40 MB at start, WAL segments of 16 MB as it grows) plus the
-// 64 MB reserve once the filler is gone.
-const embedded = mountVolume(192);
-if (typeof embedded === 'string') console.warn(`disk-full tests skipped: ${embedded}`);
+/** Whether this machine lets the tests mount a tmpfs at all; the volumes are made in beforeAll. */
+function mountProblem(): string | undefined {
+	const probe = mountVolume(1);
+	if (typeof probe === 'string') return probe;
+	probe.remove();
+	return undefined;
+}
+const cannotMount = mountProblem();
+if (cannotMount) console.warn(`disk-full tests skipped: ${cannotMount}`);
+
+function mounted(sizeMb: number): Volume {
+	const volume = mountVolume(sizeMb);
+	if (typeof volume === 'string') throw new Error(volume);
+	return volume;
+}
 
 // Mounting needs root (or CAP_SYS_ADMIN); without it there is no small disk to fill.
-describe.skipIf(typeof embedded === 'string')('a full disk under the embedded database', () => {
-	const volume = embedded as Volume;
+describe.skipIf(cannotMount !== undefined)('a full disk under the embedded database', () => {
+	let volume: Volume;
 	let server: RunningServer;
 
 	beforeAll(async () => {
+		// Room for the data folder (about 40 MB at start, WAL segments of 16 MB as it grows) plus
+		// the 64 MB reserve once the filler is gone.
+		volume = mounted(192);
 		server = await startServer({ VAPOR_DATA_DIR: volume.dir, VAPOR_SIM_STEP_MS: '50' });
 	}, 150_000);
 	afterAll(async () => {
 		await server?.kill();
-		volume.remove();
+		volume?.remove();
 	});
 
 	it('answers a write that cannot be stored with 507 naming the cause, stays responsive, says why in /healthz, takes writes again once space is freed, and stops on SIGTERM', async () => {
@@ -143,22 +157,20 @@ describe.skipIf(typeof embedded === 'string')('a full disk under the embedded da
 	}, 240_000);
 });
 
-const forPostgres = mountVolume(96);
-if (typeof forPostgres === 'string') console.warn(`disk-full tests skipped: ${forPostgres}`);
-
-describe.skipIf(typeof forPostgres === 'string')('a full disk under PostgreSQL', () => {
-	const volume = forPostgres as Volume;
+describe.skipIf(cannotMount !== undefined)('a full disk under PostgreSQL', () => {
+	let volume: Volume;
 	let cluster: PostgresCluster;
 	let server: RunningServer;
 
 	beforeAll(async () => {
+		volume = mounted(96);
 		cluster = await startPostgresCluster({ parent: volume.dir });
 		server = await startServer({ DATABASE_URL: cluster.url, VAPOR_DB_TIMEOUT_MS: '3000' });
 	}, 150_000);
 	afterAll(async () => {
 		await server?.kill();
 		cluster?.stop();
-		volume.remove();
+		volume?.remove();
 	});
 
 	it('answers 507 (or 503 while PostgreSQL recovers) instead of hanging, and takes writes again once space is freed', async () => {
