@@ -1,6 +1,6 @@
 /**
- * npm run bench [-- write|stream|monitor|export|ingest|soak|lease|chaos]: runs the suites (all without an argument), prints
- * their figures and writes each suite's JSON to bench/results/<suite>.json.
+ * npm run bench [-- write|stream|monitor|export|ingest|soak|runs|lease|chaos]: runs the suites (all without an argument),
+ * prints their figures and writes each suite's JSON to bench/results/<suite>.json.
  * With --smoke (CI): each suite end to end in seconds with tiny sizes; no figures written.
  */
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import { runMonitorSuite } from './monitor';
 import { runExportSuite } from './export';
 import { runIngestSuite } from './ingest';
 import { runSoakSuite } from './soak';
+import { runRunsSuite } from './runs';
 import { runLeaseSuite } from './lease';
 import { runChaosSuite } from './chaos';
 
@@ -23,6 +24,7 @@ const SUITES: Record<string, () => Promise<unknown>> = {
 	export: runExportSuite,
 	ingest: runIngestSuite,
 	soak: runSoakSuite,
+	runs: runRunsSuite,
 	lease: runLeaseSuite,
 	chaos: runChaosSuite
 };
