@@ -94,42 +94,57 @@ const SORT_KEYS: Record<RunSort, { expression: (eb: JobsBuilder) => Expression<u
 };
 
 /** `config @> {"a":{"b":value}}` for each JSON form the typed text can mean (number, string, boolean, null). */
-/** The config column of the jobs a config condition reads (see configMatches). */
-const MATCHED_CONFIG = sql.ref('matched.config');
+type ConfigColumn = ReturnType<typeof sql.ref>;
 
-function configEquals(condition: ConfigCondition) {
+function configEquals(config: ConfigColumn, condition: ConfigCondition) {
 	const candidates: unknown[] = [condition.text];
 	if (condition.number !== undefined) candidates.push(condition.number);
 	if (condition.text === 'true' || condition.text === 'false') candidates.push(condition.text === 'true');
 	if (condition.text === 'null') candidates.push(null);
 	const nest = (value: unknown) => condition.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
 	return sql<SqlBool>`(${sql.join(
-		candidates.map((value) => sql`${MATCHED_CONFIG} @> cast(${JSON.stringify(nest(value))}::text as jsonb)`),
+		candidates.map((value) => sql`${config} @> cast(${JSON.stringify(nest(value))}::text as jsonb)`),
 		sql` or `
 	)})`;
 }
 
-function configCondition(condition: ConfigCondition) {
-	if (condition.op === '=') return configEquals(condition);
-	if (condition.op === '!=') return sql<SqlBool>`not ${configEquals(condition)}`;
+function configCondition(config: ConfigColumn, condition: ConfigCondition) {
+	if (condition.op === '=') return configEquals(config, condition);
+	if (condition.op === '!=') return sql<SqlBool>`not ${configEquals(config, condition)}`;
 	const path = sql`${arrayLiteral(condition.path)}::text[]`;
 	const op = sql.raw(condition.op);
-	const numberAt = sql`case when jsonb_typeof(${MATCHED_CONFIG} #> ${path}) = 'number' then (${MATCHED_CONFIG} #>> ${path})::float8 end`;
+	const numberAt = sql`case when jsonb_typeof(${config} #> ${path}) = 'number' then (${config} #>> ${path})::float8 end`;
 	return sql<SqlBool>`(${numberAt}) ${op} ${condition.number!}`;
 }
 
-/**
- * The jobs whose config meets every condition, found first and on their own: Postgres
- * keeps no statistics for jsonb containment, and left in the page's query it walked the
- * created_at index through every job (0.6 s for a rare value among 100,000). Fenced by
- * `offset 0`, equality is a bitmap scan of the GIN index on config and a range one pass
- * over the table; the page then keeps the ids it finds (BENCHMARKS.md, run table).
- */
-function configMatches(conditions: readonly ConfigCondition[]) {
-	return sql<SqlBool>`jobs.id in (select matched.id from jobs as matched where ${sql.join(
-		conditions.map(configCondition),
+const configConditions = (config: ConfigColumn, conditions: readonly ConfigCondition[]) =>
+	sql<SqlBool>`(${sql.join(
+		conditions.map((condition) => configCondition(config, condition)),
 		sql` and `
-	)} offset 0)`;
+	)})`;
+
+/** Up to this many matches, a config search hands the page the ids it found. */
+const CONFIG_PROBE_LIMIT = 1_000;
+
+/**
+ * How a page keeps to the config conditions. Postgres keeps no statistics for jsonb, so
+ * in the page's query it walks created_at until it has a page of matches: quick when many
+ * jobs match, a walk through every job when few do (0.6 s for one among 100,000). So the
+ * matches are looked for first, on their own (a bitmap scan of the GIN index on config for
+ * equality, a scan that stops at the limit for a range): few, and the page takes their ids;
+ * many, and the walk finds a page of them at once (BENCHMARKS.md, run table).
+ */
+async function configFilter(db: Db, conditions: readonly ConfigCondition[]): Promise<Expression<SqlBool>> {
+	const found = await db
+		.selectFrom('jobs as matched')
+		.select('matched.id')
+		.where(configConditions(sql.ref('matched.config'), conditions))
+		.where('matched.deleting_at', 'is', null)
+		.limit(CONFIG_PROBE_LIMIT + 1)
+		.execute();
+	if (found.length > CONFIG_PROBE_LIMIT) return configConditions(sql.ref('jobs.config'), conditions);
+	if (found.length === 0) return sql<SqlBool>`false`;
+	return sql<SqlBool>`jobs.id = any(${arrayLiteral(found.map((row) => row.id))}::uuid[])`;
 }
 
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -144,6 +159,7 @@ export async function listRuns(
 ): Promise<{ rows: JobWithLatest[]; last: RunCursor | undefined; more: boolean }> {
 	const sortKey = SORT_KEYS[request.sort];
 	const { query } = request;
+	const config = query.config.length > 0 ? await configFilter(db, query.config) : undefined;
 	let select = selectJobs(db, { withConfig: request.withConfig })
 		.select((eb) => sql<string>`(${sortKey.expression(eb as JobsBuilder)})::text`.as('sort_key'))
 		.where((eb) => {
@@ -158,7 +174,7 @@ export async function listRuns(
 			for (const word of query.words) {
 				all.push(sql<SqlBool>`(jobs.name ilike ${likePattern(word)} or jobs.tags @> ${arrayLiteral([word])}::text[])`);
 			}
-			if (query.config.length > 0) all.push(configMatches(query.config));
+			if (config) all.push(config);
 			return eb.and(all);
 		});
 
