@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+	clippedLinePath,
 	dragRange,
 	formatValue,
 	linearTicks,
@@ -132,5 +133,28 @@ describe('nearestIndex and sliceByX', () => {
 		expect(sliceByX(points, x, [5, 10]).map(x)).toEqual([5, 10]);
 		expect(sliceByX(points, x, [2, 19]).map(x)).toEqual([5, 10]);
 		expect(sliceByX(points, x, [0, 30])).toBe(points);
+	});
+});
+
+describe('clippedLinePath', () => {
+	it('draws to the edge where a curve leaves the range, lifts the pen, and comes back from the edge', () => {
+		const ys = [50, 40, -100, -200, 30, 20];
+		const path = clippedLinePath(
+			ys.map((y, i) => ({ x: i * 10, y })),
+			(p) => p.x,
+			(p) => p.y,
+			[0, 100]
+		);
+		expect(path).toBe('M0,50L10,40L20,0M30,0L40,30L50,20');
+	});
+
+	it('starts from nothing when the first points are out of range, and skips gaps', () => {
+		const path = clippedLinePath(
+			[{ y: -5 }, { y: null }, { y: 10 }, { y: 20 }].map((p, i) => ({ x: i, ...p })),
+			(p) => p.x,
+			(p) => p.y,
+			[0, 100]
+		);
+		expect(path).toBe('M0,0L2,10L3,20');
 	});
 });

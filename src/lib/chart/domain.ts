@@ -237,3 +237,38 @@ function lowerBound<T>(points: readonly T[], xOf: (point: T) => number, x: numbe
 	}
 	return lo;
 }
+
+/**
+ * SVG path data of a line kept inside [lo, hi] (pixel values of y, lo < hi in pixels): where
+ * a curve leaves the range it is drawn to the edge and lifted, and where it comes back it
+ * starts again from the edge, so a value beyond the range is never drawn as a flat run at
+ * the border. Missing values (null, NaN) are skipped, as in linePath.
+ */
+export function clippedLinePath<T>(
+	points: readonly T[],
+	x: (point: T) => number,
+	y: (point: T) => number | null,
+	[top, bottom]: [number, number]
+): string {
+	const parts: string[] = [];
+	let pen = false;
+	let previous: { px: number; py: number } | undefined;
+	const r = (v: number) => Math.round(v * 10) / 10;
+	for (const point of points) {
+		const py = y(point);
+		const px = x(point);
+		if (py === null || !Number.isFinite(py) || !Number.isFinite(px)) continue;
+		const inside = py >= top && py <= bottom;
+		const edge = py < top ? top : bottom;
+		if (inside) {
+			if (!pen && previous) parts.push(`M${r(previous.px)},${r(previous.py < top ? top : bottom)}`);
+			parts.push(`${parts.length === 0 || (!pen && !previous) ? 'M' : 'L'}${r(px)},${r(py)}`);
+			pen = true;
+		} else if (pen) {
+			parts.push(`L${r(px)},${r(edge)}`);
+			pen = false;
+		}
+		previous = { px, py };
+	}
+	return parts.join('');
+}

@@ -142,6 +142,12 @@ export async function listRowsAfter(db: Db, jobId: string, afterPosition: number
 	return rows;
 }
 
+/** The job's stream position: the last row committed (0 before any). */
+export async function readPosition(db: Db, jobId: string): Promise<number> {
+	const row = await db.selectFrom('jobs').select('metric_position').where('id', '=', jobId).executeTakeFirst();
+	return row?.metric_position ?? 0;
+}
+
 /** key_no → key of a job. */
 export async function keyNames(db: Db, jobId: string): Promise<Map<number, string>> {
 	const rows = await db.selectFrom('metric_keys').select(['key_no', 'key']).where('job_id', '=', jobId).execute();
