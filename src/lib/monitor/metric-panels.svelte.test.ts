@@ -107,3 +107,17 @@ describe('sections', () => {
 		expect([...second.collapsed]).toEqual(['system']);
 	});
 });
+
+describe('KeySeries.zoomPoints', () => {
+	it('is a new array after live values arrive, so a chart given it redraws', async () => {
+		const { fetcher } = fakeFetch({ lr: [1, 2, 3] });
+		const panels = new MetricPanels('j', 'loss', [summary('lr', 3)], fetcher);
+		const lr = panels.series('lr');
+		await lr.zoomTo([1, 3], 100);
+		const before = lr.zoomPoints;
+		expect(lr.zoomPoints).toBe(before);
+		panels.receiveRows([row(4, 4, { lr: 4 })]);
+		expect(lr.zoomPoints).not.toBe(before);
+		expect(lr.zoomPoints!.map((p) => p.step)).toEqual([1, 2, 3, 4]);
+	});
+});

@@ -50,7 +50,7 @@ export class KeySeries {
 	#live: KeyPoint[] = [];
 	#needsHistory: boolean;
 	#chart: { columns: number; total: number; fed: number; accumulator: M4Accumulator<KeyPoint> } | undefined;
-	#zoomed: { points: KeyPoint[]; follow: boolean; request: number } | undefined;
+	#zoomed: { points: KeyPoint[]; follow: boolean; request: number; copy?: KeyPoint[]; copiedAt?: number } | undefined;
 	#requests = 0;
 
 	constructor(
@@ -130,8 +130,13 @@ export class KeySeries {
 
 	/** The zoomed view's points: the server's read of the range, then live values inside it. */
 	get zoomPoints(): readonly KeyPoint[] | undefined {
-		void this.revision;
-		return this.#zoomed?.points;
+		const revision = this.revision;
+		const zoomed = this.#zoomed;
+		if (!zoomed) return undefined;
+		// A new array when it changed: a chart given the same (grown) array would not redraw.
+		if (zoomed.copiedAt !== revision) zoomed.copy = [...zoomed.points];
+		zoomed.copiedAt = revision;
+		return zoomed.copy;
 	}
 
 	/**
