@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- write|stream|monitor|export|ingest|soak]: runs the suites (all without an argument), prints
+ * npm run bench [-- write|stream|monitor|export|ingest|soak|runs]: runs the suites (all without an argument), prints
  * their figures and writes each suite's JSON to bench/results/<suite>.json.
  * With --smoke (CI): each suite end to end in seconds with tiny sizes; no figures written.
  */
@@ -13,6 +13,7 @@ import { runMonitorSuite } from './monitor';
 import { runExportSuite } from './export';
 import { runIngestSuite } from './ingest';
 import { runSoakSuite } from './soak';
+import { runRunsSuite } from './runs';
 
 const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
@@ -20,7 +21,8 @@ const SUITES: Record<string, () => Promise<unknown>> = {
 	monitor: runMonitorSuite,
 	export: runExportSuite,
 	ingest: runIngestSuite,
-	soak: runSoakSuite
+	soak: runSoakSuite,
+	runs: runRunsSuite
 };
 
 /** The commit measured, and how many files under src/ differ from it (others may be editing). */

@@ -7,6 +7,7 @@ import * as usersSessionsAudit from './2026-12-01T0100_users-sessions-audit';
 import * as namedMetrics from './2026-12-01T0200_named-metrics';
 import * as runConfigTagsNotes from './2026-12-01T0300_run-config-tags-notes';
 import * as jobContact from './2026-12-01T0500_job-contact';
+import * as mlflowExperiments from './2026-12-02T0100_mlflow-experiments';
 
 /**
  * Every migration, by name. Listed by hand rather than read from the folder so that
@@ -20,5 +21,6 @@ export const migrations: Record<string, Migration> = {
 	'2026-12-01T0100_users-sessions-audit': usersSessionsAudit,
 	'2026-12-01T0200_named-metrics': namedMetrics,
 	'2026-12-01T0300_run-config-tags-notes': runConfigTagsNotes,
-	'2026-12-01T0500_job-contact': jobContact
+	'2026-12-01T0500_job-contact': jobContact,
+	'2026-12-02T0100_mlflow-experiments': mlflowExperiments
 };

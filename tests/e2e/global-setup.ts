@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makePgliteTemplate } from '../support/pglite-template';
 import { startServer } from '../support/server';
 import { addSessionFor, resetStorageState, storageStatePath } from './auth-state';
 
@@ -11,12 +12,16 @@ import { addSessionFor, resetStorageState, storageStatePath } from './auth-state
  * the test admin (auth-state.ts). The returned function is the teardown.
  */
 export default async function globalSetup() {
+	// The specs' temp servers (servers.ts) copy their empty cluster from it; this server's
+	// folder stays empty, for PGlite's own first start, as a new user's `npm start` makes it.
+	const removeTemplate = await makePgliteTemplate();
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-e2e-'));
 	let server;
 	try {
 		server = await startServer({ VAPOR_DATA_DIR: dataDir, VAPOR_DEMO: '1' });
 	} catch (error) {
 		fs.rmSync(dataDir, { recursive: true, force: true });
+		removeTemplate();
 		throw error;
 	}
 	process.env.VAPOR_E2E_URL = server.url;
@@ -27,5 +32,6 @@ export default async function globalSetup() {
 		await server.stop();
 		fs.rmSync(dataDir, { recursive: true, force: true });
 		fs.rmSync(storageStatePath(), { force: true });
+		removeTemplate();
 	};
 }

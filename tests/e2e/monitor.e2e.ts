@@ -106,6 +106,10 @@ test.describe.serial('the live monitor', () => {
 		const job = await createJob({ name: 'Listed live', epochs: 1 });
 		// The feed answers once this page is subscribed to live events: start the job after that.
 		const feed = page.waitForResponse((response) => response.url().endsWith('/api/training/stream'));
+		let feedsOpened = 0;
+		page.on('request', (request) => {
+			if (request.url().endsWith('/api/training/stream')) feedsOpened++;
+		});
 		await page.goto(`${server.url}/training/jobs`);
 		const row = page.locator(`tr[data-job-id="${job.id}"]`);
 		await expect(row.locator('[data-status="queued"]')).toBeVisible();
@@ -114,6 +118,8 @@ test.describe.serial('the live monitor', () => {
 		await expect(row.locator('[data-status="running"], [data-status="completed"]')).toBeVisible();
 		await expect(row.locator('[data-status="completed"]')).toBeVisible({ timeout: 15_000 });
 		await expect(row).toContainText('100%');
+		// The rows follow the layout's feed (which also raises the toasts): one connection per tab.
+		expect(feedsOpened).toBe(1);
 	});
 
 	test('a browser EventSource gets every step once, then stops on the 204 of its reconnect', async ({ page }) => {

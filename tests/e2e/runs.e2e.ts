@@ -28,7 +28,7 @@ test.describe.serial('run table', () => {
 			...fields,
 			tags
 		});
-		const batch = Array.from({ length: points }, (_, i) => ({ step: i + 1, loss: 2 / (i + 1) }));
+		const batch = Array.from({ length: points }, (_, i) => ({ step: i + 1, loss: 2 / (i + 1), accuracy: i / points }));
 		await api('POST', `/api/training/jobs/${job.id}/metrics`, batch);
 		await api('POST', `/api/training/jobs/${job.id}/finish`, { status: 'completed' });
 		return job as { id: string };
@@ -106,7 +106,8 @@ test.describe.serial('run table', () => {
 		await page.getByRole('button', { name: 'Delete sgd run' }).click();
 		const dialog = page.getByRole('dialog');
 		await expect(dialog.getByRole('heading')).toHaveText('Delete “sgd run”?');
-		await expect(dialog).toContainText('its 10 points');
+		// Every value stored under every key: 10 steps of loss and accuracy.
+		await expect(dialog).toContainText('its 20 logged values');
 		await dialog.getByRole('button', { name: 'Cancel' }).click();
 		await expect(names(page)).toHaveText(['sgd run', 'adam large', 'adam small']);
 		await page.getByRole('button', { name: 'Delete sgd run' }).click();

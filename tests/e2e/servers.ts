@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { seedFromTemplate } from '../support/pglite-template';
 import { startServer, type RunningServer } from '../support/server';
 import { addSessionFor } from './auth-state';
 
@@ -30,6 +31,7 @@ export async function startTempServer({
 }): Promise<TempServer> {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-e2e-'));
 	const remove = () => fs.rmSync(dataDir, { recursive: true, force: true });
+	seedFromTemplate(dataDir);
 	const serverEnv = { VAPOR_DATA_DIR: dataDir, VAPOR_DEMO: demo ? '1' : '0', ...env };
 	let server: RunningServer;
 	try {

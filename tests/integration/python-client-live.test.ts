@@ -5,6 +5,8 @@ import { PYTHON_CLIENT, startPython } from '../support/python';
 import { authorization, startServer, TEST_TOKEN, type RunningServer } from '../support/server';
 
 const PRELUDE = `import sys, time; sys.path.insert(0, ${JSON.stringify(PYTHON_CLIENT)}); import vapor\n`;
+/** A Python script of these lines, for `python -c`. */
+const script = (...lines: string[]) => lines.map((line) => `${line}\n`).join('');
 const LOST_AFTER_S = 3;
 
 interface KeySummary {
@@ -112,7 +114,13 @@ print("finished", r.finish(timeout=60), r.dropped_values, flush=True)
 			[
 				'-c',
 				PRELUDE +
-					`r = vapor.init(name="killed")\nr.log({"train/loss": 0.9})\nr.log({"train/loss": 0.8})\nprint("job", r.id, flush=True)\ntime.sleep(600)\n`
+					script(
+						'r = vapor.init(name="killed")',
+						'r.log({"train/loss": 0.9})',
+						'r.log({"train/loss": 0.8})',
+						'print("job", r.id, flush=True)',
+						'time.sleep(600)'
+					)
 			],
 			env()
 		);
@@ -127,7 +135,12 @@ print("finished", r.finish(timeout=60), r.dropped_values, flush=True)
 			[
 				'-c',
 				PRELUDE +
-					`r = vapor.init(id=${JSON.stringify(id)})\nprint("step", r.step, flush=True)\nr.log({"train/loss": 0.7})\nprint("finished", r.finish(), flush=True)\n`
+					script(
+						`r = vapor.init(id=${JSON.stringify(id)})`,
+						'print("step", r.step, flush=True)',
+						'r.log({"train/loss": 0.7})',
+						'print("finished", r.finish(), flush=True)'
+					)
 			],
 			env()
 		);
@@ -142,7 +155,15 @@ print("finished", r.finish(timeout=60), r.dropped_values, flush=True)
 			[
 				'-c',
 				PRELUDE +
-					`r = vapor.init(name="long evaluation", heartbeat_seconds=0.5)\nr.log({"train/loss": 0.5})\nprint("job", r.id, flush=True)\ntime.sleep(${LOST_AFTER_S * 3})\nprint("awake", flush=True)\nr.log({"val/loss": 0.4}, step=1)\nprint("finished", r.finish(), flush=True)\n`
+					script(
+						'r = vapor.init(name="long evaluation", heartbeat_seconds=0.5)',
+						'r.log({"train/loss": 0.5})',
+						'print("job", r.id, flush=True)',
+						`time.sleep(${LOST_AFTER_S * 3})`,
+						'print("awake", flush=True)',
+						'r.log({"val/loss": 0.4}, step=1)',
+						'print("finished", r.finish(), flush=True)'
+					)
 			],
 			env()
 		);

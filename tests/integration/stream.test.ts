@@ -232,7 +232,14 @@ describe.each(BACKENDS)('metric stream on the built server (%s)', (backend) => {
 
 		const socket = net.connect(server.port, '127.0.0.1');
 		socket.write(
-			`GET /api/training/jobs/${jobId!}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: ${authorization().authorization}\r\n\r\n`
+			[
+				`GET /api/training/jobs/${jobId!}/stream HTTP/1.1`,
+				'Host: 127.0.0.1',
+				'Accept: text/event-stream',
+				`Authorization: ${authorization().authorization}`,
+				'',
+				''
+			].join('\r\n')
 		);
 		let raw = '';
 		socket.setEncoding('utf8');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import postgres from 'postgres';
 import { inject } from 'vitest';
+import { seedFromTemplate } from './pglite-template';
 import { openDatabase, type DatabaseHandle } from '../../src/lib/server/db';
 
 export const BACKENDS = ['pglite', 'postgres'] as const;
@@ -36,7 +37,11 @@ export interface TestStore {
 	dispose(): Promise<void>;
 }
 
-export async function createTestStore(backend: Backend): Promise<TestStore> {
+/**
+ * `empty` leaves a PGlite folder empty, for PGlite's own first start (initdb); otherwise
+ * it holds the run's initialised, empty cluster (pglite-template.ts).
+ */
+export async function createTestStore(backend: Backend, { empty = false } = {}): Promise<TestStore> {
 	if (backend === 'postgres') {
 		const database = await createPostgresDatabase();
 		return {
@@ -47,6 +52,7 @@ export async function createTestStore(backend: Backend): Promise<TestStore> {
 		};
 	}
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-data-'));
+	if (!empty) seedFromTemplate(dataDir);
 	return {
 		backend,
 		env: { VAPOR_DATA_DIR: dataDir },

@@ -102,7 +102,8 @@ export async function frameworksPython(): Promise<string> {
 	});
 	if (pip.code !== 0) {
 		throw new Error(
-			`Cannot install the frameworks the integration tests need (${REQUIREMENTS}) from the configured package index:\n${pip.stderr.slice(-3000)}`
+			`Cannot install the frameworks the integration tests need (${REQUIREMENTS}) from the configured package index:\n` +
+				pip.stderr.slice(-3000)
 		);
 	}
 	fs.writeFileSync(ready, new Date().toISOString());

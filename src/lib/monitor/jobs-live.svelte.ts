@@ -4,6 +4,13 @@ import { WatchedEventSource, type EventSourceLike } from './event-stream';
 
 const newestFirst = (a: Job, b: Job) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
 
+/** What a page that shows jobs of its own (the run table) takes from the feed. */
+export interface FeedListener {
+	snapshot?(jobs: readonly Job[]): void;
+	status?(job: Job): void;
+	progress?(progress: readonly JobProgress[]): void;
+}
+
 export interface JobsLiveOptions {
 	/** A job reached completed, failed or stopped while the feed watched it (not one it first saw that way). */
 	onFinished?: (job: Job) => void;
@@ -22,6 +29,8 @@ export class JobsLive {
 	/** The status each job had when last seen, to tell a transition from a first sighting. */
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, not state
 	#seen = new Map<string, Job['status']>();
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- subscribers, not state
+	#listeners = new Set<FeedListener>();
 
 	constructor(
 		initial: Job[] = [],
@@ -50,15 +59,23 @@ export class JobsLive {
 		this.#source = undefined;
 	}
 
+	/** Hears every event of the feed from now on; returns the way to stop. */
+	listen(listener: FeedListener): () => void {
+		this.#listeners.add(listener);
+		return () => this.#listeners.delete(listener);
+	}
+
 	applySnapshot(jobs: Job[]): void {
 		for (const job of jobs) this.#observe(job);
 		this.jobs = jobs.sort(newestFirst);
+		for (const listener of this.#listeners) listener.snapshot?.(jobs);
 	}
 
 	applyStatus(job: Job): void {
 		this.#observe(job);
 		const others = this.jobs.filter((existing) => existing.id !== job.id);
 		this.jobs = [...others, job].sort(newestFirst);
+		for (const listener of this.#listeners) listener.status?.(job);
 	}
 
 	applyProgress(progress: JobProgress[]): void {
@@ -69,6 +86,7 @@ export class JobsLive {
 			const update = byId.get(job.id);
 			return update && update.currentStep > job.currentStep ? { ...job, ...update } : job;
 		});
+		for (const listener of this.#listeners) listener.progress?.(progress);
 	}
 
 	#observe(job: Job): void {
@@ -85,12 +103,11 @@ export function provideJobsFeed(feed: JobsLive): void {
 	setContext(FEED, feed);
 }
 
-/** The layout's feed seeded with a page's jobs, or a feed of the page's own when there is no layout feed. */
-export function useJobsFeed(initial: Job[]): { feed: JobsLive; owned: boolean } {
+/**
+ * The layout's feed, or a feed of the page's own (`owned`: the page connects and closes
+ * it) where no layout provides one. Call it while the component initialises.
+ */
+export function useJobsFeed(): { feed: JobsLive; owned: boolean } {
 	const shared = getContext<JobsLive | undefined>(FEED);
-	if (shared) {
-		shared.seed(initial);
-		return { feed: shared, owned: false };
-	}
-	return { feed: new JobsLive(initial), owned: true };
+	return shared ? { feed: shared, owned: false } : { feed: new JobsLive(), owned: true };
 }

@@ -1,15 +1,20 @@
-import type { Job, JobProgress } from '$lib/training/job';
-import { WatchedEventSource, type EventSourceLike } from './event-stream';
+import { isTerminal, type Job, type JobProgress } from '$lib/training/job';
+import type { JobsLive } from './jobs-live.svelte';
+
+const stage = (job: Job) => (isTerminal(job.status) ? 2 : job.status === 'running' ? 1 : 0);
+
+/** Whether the feed's copy of a job is further along than the row the page loaded. */
+const isAhead = (feed: Job, shown: Job) =>
+	stage(feed) > stage(shown) || (stage(feed) === stage(shown) && feed.currentStep > shown.currentStep);
 
 /**
- * The rows of one page of the run table, kept current by GET /api/training/stream: status
- * changes and progress of the rows shown. A job created meanwhile joins the page only when
- * `adoptNew` says the page is the unfiltered newest-first first page (elsewhere it would
- * not belong where it would appear).
+ * The rows of one page of the run table, kept current by the tab's jobs feed (the
+ * layout's one GET /api/training/stream): status changes and progress of the rows shown.
+ * A job created meanwhile joins the page only when `adoptNew` says the page is the
+ * unfiltered newest-first first page (elsewhere it would not belong where it would appear).
  */
 export class RunsLive {
 	jobs = $state.raw<Job[]>([]);
-	#source: EventSourceLike | undefined;
 
 	constructor(
 		initial: Job[],
@@ -23,22 +28,23 @@ export class RunsLive {
 		this.jobs = jobs;
 	}
 
-	connect(): void {
-		if (this.#source) return;
-		// Watched: a feed silent for 2.5 heartbeats is closed and reopened (a bare EventSource hangs).
-		const source = new WatchedEventSource('/api/training/stream');
-		this.#source = source;
-		// The feed opens (and reopens) with the newest jobs: take what is new for the rows shown.
-		source.addEventListener('jobs', (event) => {
-			for (const job of JSON.parse(event.data) as Job[]) this.applyStatus(job, { adopt: false });
+	/**
+	 * Follows the feed from now on; returns the way to stop. What the feed heard between
+	 * this page's load and now is taken where it is further along than the loaded rows.
+	 */
+	follow(feed: JobsLive): () => void {
+		for (const job of feed.jobs) {
+			const shown = this.jobs.find((row) => row.id === job.id);
+			if (shown && isAhead(job, shown)) this.applyStatus(job);
+		}
+		return feed.listen({
+			// The feed reopens with the newest jobs: take what is new for the rows shown.
+			snapshot: (jobs) => {
+				for (const job of jobs) this.applyStatus(job, { adopt: false });
+			},
+			status: (job) => this.applyStatus(job),
+			progress: (progress) => this.applyProgress(progress)
 		});
-		source.addEventListener('status', (event) => this.applyStatus(JSON.parse(event.data) as Job));
-		source.addEventListener('progress', (event) => this.applyProgress(JSON.parse(event.data) as JobProgress[]));
-	}
-
-	disconnect(): void {
-		this.#source?.close();
-		this.#source = undefined;
 	}
 
 	applyStatus(job: Job, { adopt = true } = {}): void {
@@ -53,7 +59,7 @@ export class RunsLive {
 		}
 	}
 
-	applyProgress(progress: JobProgress[]): void {
+	applyProgress(progress: readonly JobProgress[]): void {
 		// A lookup local to this call, not state: a plain Map is right here.
 		// eslint-disable-next-line svelte/prefer-svelte-reactivity
 		const byId = new Map(progress.map((entry) => [entry.id, entry]));

@@ -1,9 +1,12 @@
 import { error as kitError, json, type RequestEvent } from '@sveltejs/kit';
 import { badRequest, HttpError, isDatabaseUnavailable, TooManyRequests } from './errors';
 import { log } from './log';
+import { isMlflowRoute, mlflowErrorResponse } from './mlflow/mlflow-http';
 
 /** The JSON error body every endpoint answers with: `{ error, fields? }`. */
 export function errorResponse(error: unknown, event: RequestEvent): Response {
+	// The door's refusals (401, 403) of the MLflow drop-in in MLflow's shape, for the mlflow client.
+	if (isMlflowRoute(event.route?.id)) return mlflowErrorResponse(error, event);
 	if (error instanceof HttpError) {
 		const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer realm="Vapor"' } : {};
 		if (error instanceof TooManyRequests) headers['retry-after'] = String(error.retryAfterSeconds);

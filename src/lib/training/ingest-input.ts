@@ -213,7 +213,9 @@ export function validateMetricsBody(input: unknown): MetricsValidation {
 			return {
 				ok: false,
 				tooLarge: true,
-				error: `At most ${describe(MAX_VALUES_PER_REQUEST, 'value')} per request (a row of 20 metrics counts 20); this one has more. Send them in batches.`,
+				error:
+					`At most ${describe(MAX_VALUES_PER_REQUEST, 'value')} per request (a row of 20 metrics counts 20); ` +
+					'this one has more. Send them in batches.',
 				fields: {}
 			};
 		}

@@ -96,7 +96,8 @@ function configTerm(scanner: Scanner, start: number): ConfigCondition {
 	const path = keyText.split('.');
 	if (keyText === '' || !path.every((segment) => KEY_SEGMENT.test(segment))) {
 		throw new QueryError(
-			`"${scanner.text.slice(start, scanner.pos)}" needs a config key of letters, digits, _ and - joined by dots, such as config.optimizer.lr=0.01.`
+			`"${scanner.text.slice(start, scanner.pos)}" needs a config key of letters, digits, _ and - joined by dots, ` +
+				'such as config.optimizer.lr=0.01.'
 		);
 	}
 	const op = readComparison(scanner);
@@ -150,15 +151,18 @@ export function parseRunQuery(input: string): RunQueryResult {
 
 const quoteIfNeeded = (text: string) => (text === '' || /[\s":]/.test(text) ? JSON.stringify(text) : text);
 
+/** A number as typed; a text that would read back as a number, quoted, so it stays a text. */
+function configValueText(condition: ConfigCondition): string {
+	if (condition.number !== undefined) return condition.text;
+	return NUMBER.test(condition.text) ? JSON.stringify(condition.text) : quoteIfNeeded(condition.text);
+}
+
 /** Writes a query back as text the parser reads to the same query. */
 export function formatRunQuery(query: RunQuery): string {
 	return [
 		...query.words.map(quoteIfNeeded),
 		...query.names.map((name) => `name:${quoteIfNeeded(name)}`),
 		...query.tags.map((tag) => `tag:${quoteIfNeeded(tag)}`),
-		...query.config.map(
-			(c) =>
-				`config.${c.path.join('.')}${c.op}${c.number !== undefined ? c.text : NUMBER.test(c.text) ? JSON.stringify(c.text) : quoteIfNeeded(c.text)}`
-		)
+		...query.config.map((c) => `config.${c.path.join('.')}${c.op}${configValueText(c)}`)
 	].join(' ');
 }

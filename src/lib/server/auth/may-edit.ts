@@ -1,13 +1,12 @@
 import type { RequestEvent } from '@sveltejs/kit';
+import { allows } from './roles';
 
 /**
  * Who may change a job (tags, note, config, archive, delete, bulk actions) from the
- * dashboard. The one place the decision is made: every edit action and every page that
- * shows edit controls asks here. Today everyone who reaches the dashboard may (writes
- * through the API need a token at the door); with roles, this is where "editor or admin"
- * goes.
+ * dashboard: editors and admins, as the door decides for the writes themselves. The one
+ * place the pages ask, so that a viewer is not shown controls the door would refuse.
  */
 export function mayEditJobs(event: Pick<RequestEvent, 'locals'>): boolean {
-	void event;
-	return true;
+	const access = event.locals.identity?.access;
+	return access !== undefined && access !== 'none' && allows(access, 'write');
 }

@@ -23,6 +23,14 @@ describe('routeRule', () => {
 		expect(routeRule('/api/training/jobs', 'patch')).toMatchObject({ access: 'write' });
 	});
 
+	it("treats the MLflow drop-in as API: its GET calls are reads, everything else an editor's write", () => {
+		for (const id of ['/api/2.0/mlflow/runs/get', '/api/2.0/mlflow/metrics/get-history', '/api/2.0/mlflow/[...rest]'])
+			expect(routeRule(id, 'GET')).toEqual({ kind: 'guarded', access: 'read', api: true, identity: false });
+		for (const id of ['/api/2.0/mlflow/runs/log-batch', '/api/2.0/mlflow-artifacts/[...rest]'])
+			expect(routeRule(id, 'POST')).toEqual({ kind: 'guarded', access: 'write', api: true, identity: true });
+		expect(routeRule('/api/2.0/mlflow-artifacts/[...rest]', 'PUT')).toMatchObject({ access: 'write', api: true });
+	});
+
 	it('lets readers read, and any signed-in user post to Settings and Account', () => {
 		expect(routeRule('/api/training/jobs/[id]/stream', 'HEAD')).toEqual({
 			kind: 'guarded',

@@ -96,6 +96,33 @@ export interface VaporInstancesTable {
 	seen_at: CreatedAt;
 }
 
+/** MLflow's experiments, for the MLflow drop-in (server/mlflow/); 0 is "Default". */
+export interface MlflowExperimentsTable {
+	id: Generated<number>;
+	name: string;
+	artifact_location: Generated<string>;
+	/** MLflow's experiment tags, key → value. */
+	tags: ColumnType<
+		Record<string, string>,
+		Expression<Record<string, string>> | undefined,
+		Expression<Record<string, string>>
+	>;
+	created_at: CreatedAt;
+	updated_at: CreatedAt;
+}
+
+/** A job created as an MLflow run: its experiment, the client's user and its MLflow tags as sent. */
+export interface MlflowRunsTable {
+	job_id: string;
+	experiment_id: number;
+	user_id: Generated<string>;
+	tags: ColumnType<
+		Record<string, string>,
+		Expression<Record<string, string>> | undefined,
+		Expression<Record<string, string>>
+	>;
+}
+
 export interface Database {
 	jobs: JobsTable;
 	metric_keys: MetricKeysTable;
@@ -106,4 +133,6 @@ export interface Database {
 	users: UsersTable;
 	sessions: SessionsTable;
 	audit_log: AuditLogTable;
+	mlflow_experiments: MlflowExperimentsTable;
+	mlflow_runs: MlflowRunsTable;
 }

@@ -91,7 +91,7 @@ class SerializedDriver implements Driver {
 	rollbackTransaction(connection: DatabaseConnection) {
 		return this.inner.rollbackTransaction(connection);
 	}
-	destroy() {
-		return this.inner.destroy();
-	}
+	// Both Kysely instances (requests, background) share one PGlite: closing it here would
+	// race the other instance's destroy ("PGlite is closing"). Its opener closes it.
+	async destroy() {}
 }

@@ -6,8 +6,8 @@ import { findJob } from '../jobs/jobs.repository';
 import { toJob } from '../jobs/jobs.table';
 import { finishExternal, ingestStatusChanges, recordContact } from '../jobs/transitions';
 import type { BlockRollups } from '../metrics/block-rollups';
-import { commitMetrics, publishCommitted, type BatchRow } from '../metrics/metrics.writer';
-import { epochOfStep, validateFinish, validateMetricsBody } from '../../training/ingest-input';
+import { commitMetrics, publishCommitted, type BatchRow, type CommitOutcome } from '../metrics/metrics.writer';
+import { epochOfStep, validateFinish, validateMetricsBody, type IngestRow } from '../../training/ingest-input';
 import { isTerminal, type Job, type JobSource, type JobStatus } from '../../training/job';
 import { MAX_KEYS_PER_JOB } from '../../training/metrics';
 
@@ -21,7 +21,7 @@ export interface IngestResult {
 	status: Job['status'];
 }
 
-interface LockedJob {
+export interface LockedJob {
 	id: string;
 	name: string;
 	status: JobStatus;
@@ -37,7 +37,7 @@ const missing = (id: string) =>
  * Locks a job's row for the rest of the transaction, so that two writers of the same
  * job take turns: the next statement sees every value committed before the lock was granted.
  */
-async function lockJob(db: Db, id: string): Promise<LockedJob | undefined> {
+export async function lockJob(db: Db, id: string): Promise<LockedJob | undefined> {
 	const row = await db
 		.selectFrom('jobs')
 		.select(['id', 'name', 'status', 'source', 'steps_per_epoch', 'primary_metric'])
@@ -58,7 +58,8 @@ async function lockJob(db: Db, id: string): Promise<LockedJob | undefined> {
 
 function refuseSimulated(job: LockedJob): never {
 	throw conflict(
-		`"${job.name}" is a simulated job: the simulator writes its points. Create a job with "source": "external" to report points from your own training script.`
+		`"${job.name}" is a simulated job: the simulator writes its points. ` +
+			'Create a job with "source": "external" to report points from your own training script.'
 	);
 }
 
@@ -86,52 +87,85 @@ export async function ingestPoints(
 	const { job, outcome, lastStep } = await db.transaction().execute(async (trx) => {
 		const job = await lockJob(trx, jobId);
 		if (!job) throw missing(jobId);
-		if (job.source !== 'external') refuseSimulated(job);
-		const finished = isTerminal(job.status);
-		const rows: BatchRow[] = validation.value.map((row) => ({
-			jobId,
-			step: row.step,
-			epoch: row.epoch ?? epochOfStep(row.step, job.stepsPerEpoch),
-			recordedAt: row.recordedAt,
-			values: row.values,
-			signals: row.signals
-		}));
-		const signalRow = validation.value.find((row) => row.signals.includes(job.primaryMetric));
-		const signal = signalRow && {
-			step: signalRow.step,
-			key: job.primaryMetric,
-			value: signalRow.values[job.primaryMetric]!
-		};
-		const changes = finished ? [] : ingestStatusChanges(job, signal);
-		const outcome = await commitMetrics(trx, events.instanceId, { kind: 'locked' }, rows, changes);
-		if (outcome.conflict) {
-			const { key, step, stored, lastStep } = outcome.conflict;
-			throw conflict(
-				stored
-					? `"${key}" at step ${step} is already stored with another value. A retry must send the same values; nothing of this request was written.`
-					: `"${key}" at step ${step} is not after its last stored step (${lastStep}): within a key, steps must increase. Nothing of this request was written.`
-			);
-		}
-		if (outcome.tooManyKeys) {
-			throw conflict(
-				`A job takes at most ${MAX_KEYS_PER_JOB.toLocaleString('en-US')} metric keys; this request would make ${outcome.tooManyKeys.keys.toLocaleString('en-US')}. Nothing of this request was written.`
-			);
-		}
-		if (finished && outcome.rows.size > 0) {
-			// Throwing rolls the transaction back: nothing is written.
-			throw conflict(`"${job.name}" is ${job.status}: it takes no more points. Create a new job for a new run.`);
-		}
-		const { rows: last } = await sql<{ step: number | null }>`
-			select max(last_step) as step from metric_keys where job_id = ${jobId}`.execute(trx);
-		return { job, outcome, lastStep: last[0]?.step ?? 0 };
+		return { job, ...(await storeValuesLocked(trx, events, job, validation.value)) };
 	});
 
+	return afterStore(db, events, rollups, job, outcome, lastStep);
+}
+
+/** After the commit of storeValuesLocked: publish the rows, announce a status change, count. */
+export async function afterStore(
+	db: Db,
+	events: JobEvents,
+	rollups: BlockRollups | undefined,
+	job: LockedJob,
+	outcome: CommitOutcome,
+	lastStep: number
+): Promise<IngestResult> {
+	const jobId = job.id;
 	publishCommitted(events, rollups, outcome, () => job.primaryMetric);
 	const changed = outcome.finished.find((f) => f.jobId === jobId);
 	if (changed) await announce(db, events, jobId);
 	let accepted = 0;
 	for (const row of outcome.rows.get(jobId) ?? []) accepted += Object.keys(row.values).length;
 	return { accepted, duplicates: outcome.duplicates, lastStep, status: changed?.status ?? job.status };
+}
+
+/**
+ * Stores validated values of a job whose row the caller's transaction has locked
+ * (lockJob): the one statement of metrics.writer, with the status changes the values
+ * make. A conflict throws, which rolls the caller's transaction back: nothing is written.
+ */
+export async function storeValuesLocked(
+	trx: Db,
+	events: JobEvents,
+	job: LockedJob,
+	values: readonly IngestRow[],
+	/** A step as a refusal names it (the MLflow drop-in counts its steps from 0). */
+	stepOf: (step: number) => number = (step) => step
+): Promise<{ outcome: CommitOutcome; lastStep: number }> {
+	const jobId = job.id;
+	if (job.source !== 'external') refuseSimulated(job);
+	const finished = isTerminal(job.status);
+	const rows: BatchRow[] = values.map((row) => ({
+		jobId,
+		step: row.step,
+		epoch: row.epoch ?? epochOfStep(row.step, job.stepsPerEpoch),
+		recordedAt: row.recordedAt,
+		values: row.values,
+		signals: row.signals
+	}));
+	const signalRow = values.find((row) => row.signals.includes(job.primaryMetric));
+	const signal = signalRow && {
+		step: signalRow.step,
+		key: job.primaryMetric,
+		value: signalRow.values[job.primaryMetric]!
+	};
+	const changes = finished ? [] : ingestStatusChanges(job, signal);
+	const outcome = await commitMetrics(trx, events.instanceId, { kind: 'locked' }, rows, changes);
+	if (outcome.conflict) {
+		const { key, step, stored, lastStep } = outcome.conflict;
+		throw conflict(
+			stored
+				? `"${key}" at step ${stepOf(step)} is already stored with another value. ` +
+						'A retry must send the same values; nothing of this request was written.'
+				: `"${key}" at step ${stepOf(step)} is not after its last stored step (${stepOf(lastStep)}): ` +
+						'within a key, steps must increase. Nothing of this request was written.'
+		);
+	}
+	if (outcome.tooManyKeys) {
+		throw conflict(
+			`A job takes at most ${MAX_KEYS_PER_JOB.toLocaleString('en-US')} metric keys; ` +
+				`this request would make ${outcome.tooManyKeys.keys.toLocaleString('en-US')}. Nothing of this request was written.`
+		);
+	}
+	if (finished && outcome.rows.size > 0) {
+		// Throwing rolls the transaction back: nothing is written.
+		throw conflict(`"${job.name}" is ${job.status}: it takes no more points. Create a new job for a new run.`);
+	}
+	const { rows: last } = await sql<{ step: number | null }>`
+		select max(last_step) as step from metric_keys where job_id = ${jobId}`.execute(trx);
+	return { outcome, lastStep: last[0]?.step ?? 0 };
 }
 
 async function announce(db: Db, events: JobEvents, jobId: string): Promise<Job> {
@@ -156,7 +190,8 @@ export async function finishJob(db: Db, events: JobEvents, jobId: string, body: 
 		if (!job) throw missing(jobId);
 		if (job.source !== 'external') {
 			throw conflict(
-				`"${job.name}" is a simulated job: the simulator finishes it. Only an external job is finished by its script (a simulated one can be stopped).`
+				`"${job.name}" is a simulated job: the simulator finishes it. ` +
+					'Only an external job is finished by its script (a simulated one can be stopped).'
 			);
 		}
 		return finishExternal(

@@ -11,6 +11,9 @@ type JobsBuilder = ExpressionBuilder<
 	'jobs' | 'latest'
 >;
 
+/** The companion of a primary metric that ends in loss: train/loss → train/accuracy. */
+const ACCURACY_BESIDE_PRIMARY = sql`key = regexp_replace(jobs.primary_metric, 'loss$', 'accuracy') and jobs.primary_metric ~ 'loss$'`;
+
 /**
  * Jobs with their latest values: the last step of any key, and the last values of the
  * primary metric and its companion (loss → accuracy), from the keys' summaries. A job
@@ -26,11 +29,7 @@ function selectJobs(db: Db, { withConfig = true } = {}) {
 					.select((k) => [
 						k.fn.max('metric_keys.last_step').as('step'),
 						sql<number | null>`(array_agg(last_value) filter (where key = jobs.primary_metric))[1]`.as('loss'),
-						sql<
-							number | null
-						>`(array_agg(last_value) filter (where key = regexp_replace(jobs.primary_metric, 'loss$', 'accuracy') and jobs.primary_metric ~ 'loss$'))[1]`.as(
-							'accuracy'
-						)
+						sql<number | null>`(array_agg(last_value) filter (where ${ACCURACY_BESIDE_PRIMARY}))[1]`.as('accuracy')
 					])
 					.whereRef('metric_keys.job_id', '=', 'jobs.id')
 					.as('latest'),
@@ -112,12 +111,16 @@ function configCondition(condition: ConfigCondition) {
 	if (condition.op === '!=') return sql<SqlBool>`not ${configEquals(condition)}`;
 	const path = sql`${arrayLiteral(condition.path)}::text[]`;
 	const op = sql.raw(condition.op);
-	return sql<SqlBool>`(case when jsonb_typeof(jobs.config #> ${path}) = 'number' then (jobs.config #>> ${path})::float8 end) ${op} ${condition.number!}`;
+	const numberAt = sql`case when jsonb_typeof(jobs.config #> ${path}) = 'number' then (jobs.config #>> ${path})::float8 end`;
+	return sql<SqlBool>`(${numberAt}) ${op} ${condition.number!}`;
 }
 
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-/** One page of the run table: filters, search, sort, and the rows after the cursor (one extra, to know if more follow). */
+/**
+ * One page of the run table: filters, search, sort, and the rows after the cursor (one
+ * extra, to know if more follow).
+ */
 export async function listRuns(
 	db: Db,
 	request: RunListRequest

@@ -149,13 +149,14 @@ export function ingestStatusChanges(
 }
 
 /**
- * Ends an external job as its script says (POST …/finish), inside a transaction that
- * holds the job's row lock. Returns false when the job already has that status (a retry).
+ * Ends an external job as its script says (POST …/finish; an MLflow run's end, where
+ * KILLED is stopped), inside a transaction that holds the job's row lock. Returns false
+ * when the job already has that status (a retry).
  */
 export async function finishExternal(
 	db: Db,
 	job: { id: string; name: string; status: JobStatus },
-	status: 'completed' | 'failed',
+	status: 'completed' | 'failed' | 'stopped',
 	error: string | null
 ): Promise<boolean> {
 	if (job.status === status) return false;
@@ -163,6 +164,18 @@ export async function finishExternal(
 	await sql`update jobs set ${statusAssignmentsSql(sql`${status}::text`, sql`${error}::text`)} where id = ${job.id}`.execute(
 		db
 	);
+	return true;
+}
+
+/**
+ * An external job's script takes it up again (an MLflow run resumed by its id): a queued
+ * or finished job is running again, its error and end cleared, inside a transaction that
+ * holds the row lock. Returns false when it was running already.
+ */
+export async function resumeExternal(db: Db, job: { id: string; status: JobStatus }): Promise<boolean> {
+	if (job.status === 'running') return false;
+	await sql`update jobs set ${statusAssignmentsSql(sql`'running'::text`, sql`null::text`)}, last_contact_at = now()
+		where id = ${job.id}`.execute(db);
 	return true;
 }
 

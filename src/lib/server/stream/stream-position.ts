@@ -9,7 +9,8 @@ function step(source: string, raw: string): StreamPosition {
 	const value = /^\d{1,10}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
 	if (!Number.isSafeInteger(value) || value > 2 ** 31 - 1) {
 		throw badRequest(
-			`${source} must be a step (or, with v=2, a position): a whole number, 0 or more${source === '"after"' ? ' or "latest"' : ''}; it is "${raw.slice(0, 40)}".`
+			`${source} must be a step (or, with v=2, a position): a whole number, 0 or more` +
+				`${source === '"after"' ? ' or "latest"' : ''}; it is "${raw.slice(0, 40)}".`
 		);
 	}
 	return { kind: 'after', step: value };

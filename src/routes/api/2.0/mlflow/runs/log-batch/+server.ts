@@ -1,0 +1,9 @@
+import { mlflowApi, readMlflowBody, wrongMethod } from '$lib/server/mlflow/mlflow-http';
+import { logBatch } from '$lib/server/mlflow/mlflow.service';
+import { db, events, rollups } from '$lib/server/vapor';
+import type { RequestHandler } from './$types';
+
+export const POST: RequestHandler = mlflowApi(async ({ request }) =>
+	logBatch(db(), events(), rollups(), await readMlflowBody(request))
+);
+export const fallback: RequestHandler = wrongMethod('POST');
