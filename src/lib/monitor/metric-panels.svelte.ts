@@ -212,7 +212,27 @@ export class MetricPanels {
 		return this.keys.filter((key) => !headline.has(key));
 	}
 
+	#pending: StreamRow[] = [];
+	#frame = false;
+
+	/**
+	 * Rows of the stream, applied once per animation frame: the headline follows each event,
+	 * the panels (many charts) at most at the screen's rate, so a burst does not hold up the page.
+	 */
 	receiveRows(rows: readonly StreamRow[]): void {
+		if (typeof requestAnimationFrame === 'undefined') return this.#apply(rows);
+		this.#pending.push(...rows);
+		if (this.#frame) return;
+		this.#frame = true;
+		requestAnimationFrame(() => {
+			this.#frame = false;
+			const pending = this.#pending;
+			this.#pending = [];
+			this.#apply(pending);
+		});
+	}
+
+	#apply(rows: readonly StreamRow[]): void {
 		let added = false;
 		for (const row of rows) {
 			for (const key in row.values) {
