@@ -37,9 +37,10 @@ export default defineConfig({
 		hookTimeout: 60_000,
 		projects: [
 			{
-				// Pure modules beside their code: no database, no server; seconds in all.
+				// Pure modules beside their code (the TypeScript client's too): no database, no
+				// server; seconds in all.
 				extends: true,
-				test: { name: 'unit', include: ['src/**/*.test.ts'] }
+				test: { name: 'unit', include: ['src/**/*.test.ts', 'clients/typescript/src/**/*.test.ts'] }
 			},
 			{
 				// One throwaway PostgreSQL cluster for the run, shared by every worker (each

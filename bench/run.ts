@@ -1,6 +1,6 @@
 /**
- * npm run bench [-- write|stream|monitor|export|ingest|soak|runs]: runs the suites (all without an argument), prints
- * their figures and writes each suite's JSON to bench/results/<suite>.json.
+ * npm run bench [-- write|stream|monitor|export|ingest|soak|runs|lease|chaos]: runs the suites (all without an argument),
+ * prints their figures and writes each suite's JSON to bench/results/<suite>.json.
  * With --smoke (CI): each suite end to end in seconds with tiny sizes; no figures written.
  */
 import fs from 'node:fs';
@@ -14,6 +14,8 @@ import { runExportSuite } from './export';
 import { runIngestSuite } from './ingest';
 import { runSoakSuite } from './soak';
 import { runRunsSuite } from './runs';
+import { runLeaseSuite } from './lease';
+import { runChaosSuite } from './chaos';
 
 const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
@@ -22,7 +24,9 @@ const SUITES: Record<string, () => Promise<unknown>> = {
 	export: runExportSuite,
 	ingest: runIngestSuite,
 	soak: runSoakSuite,
-	runs: runRunsSuite
+	runs: runRunsSuite,
+	lease: runLeaseSuite,
+	chaos: runChaosSuite
 };
 
 /** The commit measured, and how many files under src/ differ from it (others may be editing). */

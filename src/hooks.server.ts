@@ -13,6 +13,18 @@ export const init: ServerInit = async () => {
 	const global = globalThis as typeof globalThis & { [SHUTDOWN_HOOKED]?: boolean };
 	if (!global[SHUTDOWN_HOOKED]) {
 		global[SHUTDOWN_HOOKED] = true;
+		// A database connection that breaks (a restart, a reset) must never end the process.
+		// postgres.js rejects a pending sql.reserve() with the raw socket error (no query, no
+		// stack of ours); under the chaos bench one such ECONNRESET reached no handler and
+		// killed an instance right after a PostgreSQL restart. Logged, and the process goes
+		// on: every caller retries or answers 503. Anything else still crashes, as before.
+		process.on('unhandledRejection', (reason) => {
+			if (!isDatabaseUnavailable(reason)) throw reason;
+			log.error('a database connection failed with no one waiting for it; going on', {
+				error: reason,
+				stack: (reason as Error)?.stack
+			});
+		});
 		// adapter-node stops taking requests on these signals but waits for open
 		// connections; streams are open connections, so end them (and the ticks) now.
 		// (Only in the built server: in dev, Vite owns Ctrl+C.)

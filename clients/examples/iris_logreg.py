@@ -1,5 +1,5 @@
 """Trains a softmax (multinomial logistic) regression on the iris data set, in plain
-Python, and reports every step into Vapor through clients/vapor.py.
+Python, and reports every step into Vapor with `vapor.init` / `run.log` (clients/python).
 
     python3 clients/examples/iris_logreg.py --url http://localhost:3000 --token vpr_…
     (or set VAPOR_URL and VAPOR_TOKEN)
@@ -16,8 +16,11 @@ import os
 import random
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from vapor import Vapor  # noqa: E402
+try:
+    import vapor
+except ImportError:  # not installed: the package beside this folder
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+    import vapor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -45,7 +48,7 @@ def softmax(scores):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default=os.environ.get("VAPOR_URL", "http://localhost:3000"))
+    parser.add_argument("--url", default=os.environ.get("VAPOR_URL"), help="default VAPOR_URL, else http://localhost:3000")
     parser.add_argument("--token", default=os.environ.get("VAPOR_TOKEN"))
     parser.add_argument("--name", default="Iris, softmax regression (Python)")
     parser.add_argument("--epochs", type=int, default=30)
@@ -61,14 +64,19 @@ def main():
     bias = [0.0] * n_classes
     steps_per_epoch = math.ceil(len(features) / args.batch_size)
 
-    run = Vapor(args.url, args.token, batch_size=100).create_job(
-        args.name,
-        epochs=args.epochs,
-        steps_per_epoch=steps_per_epoch,
-        base_model="softmax regression",
-        dataset="iris",
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
+    run = vapor.init(
+        name=args.name,
+        config={
+            "model": "softmax regression",
+            "dataset": "iris",
+            "learning_rate": args.learning_rate,
+            "batch_size": args.batch_size,
+            "seed": args.seed,
+        },
+        tags=["example", "iris"],
+        url=args.url,
+        token=args.token,
+        total_steps=args.epochs * steps_per_epoch,
     )
     print(f"job {run.id}: {args.epochs} epochs of {steps_per_epoch} steps", flush=True)
 
@@ -98,13 +106,13 @@ def main():
                     for j in range(n_features):
                         weights[k][j] -= args.learning_rate * grad_w[k][j] / len(batch)
                 step += 1
-                run.log(step, loss / len(batch), correct / len(batch), epoch=epoch)
+                run.log({"train/loss": loss / len(batch), "train/accuracy": correct / len(batch)}, step=step)
 
     correct = sum(
         max(range(n_classes), key=lambda k: sum(w * v for w, v in zip(weights[k], x)) + bias[k]) == y
         for x, y in zip(features, labels)
     )
-    print(f"job {run.id} {run.job['status']}: training accuracy {correct / len(features):.3f}", flush=True)
+    print(f"job {run.id} {(run.job or {}).get('status')}: training accuracy {correct / len(features):.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,12 @@ test.describe.serial('access: from the setup link to roles', () => {
 		// Before setup, every page leads to sign-in, which says where the link is.
 		await page.goto(`${server.url}/training/jobs`);
 		await expect(page).toHaveURL(/\/sign-in/);
-		await expect(page.getByText('There is no user yet')).toBeVisible();
+		const hint = page.getByRole('status').filter({ hasText: 'There is no user yet' });
+		await expect(hint).toBeVisible();
+		// Where the link is: the log line to look for, in the terminal or the compose logs.
+		await expect(hint).toContainText('Look for Vapor has no users yet in the terminal that runs it');
+		await expect(hint).toContainText('docker compose logs app');
+		expect(server.output()).toContain('Vapor has no users yet');
 		await screenshotVariants(page, 'sign-in-no-users');
 
 		await page.goto(`${server.url}/setup?code=wrong`);

@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { expect, test } from '@playwright/test';
-import { authorization } from '../support/server';
+import { frameworksPython } from '../support/python';
+import { authorization, TEST_TOKEN } from '../support/server';
 import { screenshotVariants } from './screens';
 import { SERVER_START_TIMEOUT, startTempServer, type TempServer } from './servers';
 
@@ -103,5 +106,51 @@ test.describe('screenshots', () => {
 				.toBeGreaterThanOrEqual(100);
 		}
 		await screenshotVariants(page, 'compare');
+	});
+
+	test('the digits example, live', async ({ page }) => {
+		// The README's example, really training: torch in the cached virtual environment of
+		// the integration tests (this throws, saying why, when it cannot be installed).
+		test.setTimeout(600_000);
+		const python = await frameworksPython();
+		const script = spawn(python, ['clients/examples/digits_torch.py', '--steps', '5000'], {
+			env: {
+				PATH: process.env.PATH ?? '',
+				HOME: process.env.HOME ?? os.homedir(),
+				OMP_NUM_THREADS: '1',
+				VAPOR_URL: server.url,
+				VAPOR_TOKEN: TEST_TOKEN
+			},
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		try {
+			const id = await new Promise<string>((resolve, reject) => {
+				let stdout = '';
+				let stderr = '';
+				script.stdout.on('data', (chunk) => {
+					stdout += chunk;
+					const match = /job (\S+): \d+ steps/.exec(stdout);
+					if (match) resolve(match[1]!);
+				});
+				script.stderr.on('data', (chunk) => (stderr += chunk));
+				script.on('exit', (code) => reject(new Error(`digits_torch.py exited (${code}):\n${stderr}`)));
+			});
+			await page.goto(`${server.url}/training/jobs/${id}`);
+			await expect(page.getByRole('heading', { level: 1, name: 'digits MLP (PyTorch)' })).toBeVisible();
+			// Live, past the warm-up and a run of evaluations, well before the end.
+			await expect
+				.poll(
+					async () => {
+						const response = await fetch(`${server.url}/api/training/jobs/${id}`, { headers: authorization() });
+						return ((await response.json()) as { job: { currentStep: number } }).job.currentStep;
+					},
+					{ timeout: 300_000 }
+				)
+				.toBeGreaterThanOrEqual(1800);
+			await expect(page.locator('[data-status="running"]')).toBeVisible();
+			await screenshotVariants(page, 'digits-example');
+		} finally {
+			script.kill('SIGKILL');
+		}
 	});
 });

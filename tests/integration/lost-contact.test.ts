@@ -69,6 +69,20 @@ describe.each(BACKENDS)('heartbeats and lost contact of external jobs (%s)', (ba
 		expect(await api.getJob(silent.id)).toMatchObject({ status: 'running', error: null });
 	});
 
+	it('takes the word of a script that finishes a job given up as lost (it was alive after all)', async () => {
+		const quiet = await runningExternalJob('long evaluation, then done');
+		await expect.poll(async () => (await api.getJob(quiet.id)).status, { timeout: 20_000 }).toBe('failed');
+		const finished = await api.finish(quiet.id, { status: 'completed' });
+		expect(finished).toMatchObject({ status: 'completed', error: null });
+		// Once it has ended by its own word, the end stands: another is a 409 as for any finished job.
+		const again = await fetch(`${server.url}/api/training/jobs/${quiet.id}/finish`, {
+			method: 'POST',
+			headers: { ...authorization(), 'content-type': 'application/json' },
+			body: JSON.stringify({ status: 'failed', error: 'late' })
+		});
+		expect(again.status).toBe(409);
+	});
+
 	it('leaves finished, queued and simulated jobs alone; answers 404 and 409 in words', async () => {
 		const done = await runningExternalJob('finished');
 		await api.finish(done.id, { status: 'completed' });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client';
 import { BACKENDS, createTestStore, type TestStore } from '../support/databases';
+import { startFlakyProxy } from '../support/flaky-proxy';
 import { frameworksPython, PYTHON_CLIENT, run, startPython } from '../support/python';
 import { startServer, TEST_TOKEN, type RunningServer } from '../support/server';
 
@@ -79,6 +80,44 @@ except ValueError:
 			tags: ['py', 'baseline'],
 			config: { optimizer: { name: 'adamw', lr: 3e-4 }, seed: 1, data: { version: 'v2' } }
 		});
+	}, 120_000);
+
+	it('re-posts batches whose answers were lost after the commit, and 503s; every step is stored once', async () => {
+		let metrics = 0;
+		const proxy = await startFlakyProxy(server.url, (method, path) => {
+			if (method !== 'POST' || !path.endsWith('/metrics')) return undefined;
+			metrics++;
+			if (metrics === 2) return 'unavailable';
+			return metrics === 1 || metrics === 3 || metrics % 7 === 0 ? 'drop-response' : undefined;
+		});
+		try {
+			const result = await run(
+				'python3',
+				[
+					'-c',
+					PRELUDE +
+						`
+r = vapor.init(name="py through a flaky proxy", batch_seconds=0.05)
+print(r.id, flush=True)
+for step in range(1, 1001):
+    r.log({"train/loss": 1 / step})
+    if step % 10 == 0:
+        time.sleep(0.005)
+print("finished", r.finish(timeout=60), flush=True)
+`
+				],
+				{ env: { ...env(), VAPOR_URL: proxy.url } }
+			);
+			expect(result.code, result.stderr).toBe(0);
+			expect(result.stdout).toMatch(/finished True/);
+			const id = result.stdout.split('\n')[0]!.trim();
+			const points = await api.allPoints(id);
+			expect(points.map((point) => point.step)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+			expect(proxy.log.filter((entry) => entry.fault === 'drop-response').length).toBeGreaterThanOrEqual(2);
+			expect(proxy.log.some((entry) => entry.fault === 'unavailable')).toBe(true);
+		} finally {
+			await proxy.close();
+		}
 	}, 120_000);
 
 	it('a wrong token is refused at init, before training, with the server message', async () => {

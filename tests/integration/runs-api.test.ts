@@ -104,7 +104,7 @@ describe.each(BACKENDS)('runs API on the built server (%s)', (backend) => {
 
 	it('deletes a finished job with 202, refuses a running one with 409, and the job is gone at once', async () => {
 		const job = await create({ name: 'to delete', source: 'external', stepsPerEpoch: 10 });
-		const points = Array.from({ length: 50 }, (_, i) => ({ step: i + 1, loss: 1 / (i + 1) }));
+		const points = Array.from({ length: 50 }, (_, i) => ({ step: i + 1, loss: 1 / (i + 1), accuracy: i / 50 }));
 		expect((await call('POST', `/api/training/jobs/${job.id}/metrics`, points)).status).toBe(200);
 		const refused = await call('DELETE', `/api/training/jobs/${job.id}`);
 		expect(refused.status).toBe(409);
@@ -113,7 +113,8 @@ describe.each(BACKENDS)('runs API on the built server (%s)', (backend) => {
 		await call('POST', `/api/training/jobs/${job.id}/finish`, { status: 'completed' });
 		const accepted = await call('DELETE', `/api/training/jobs/${job.id}`);
 		expect(accepted.status).toBe(202);
-		expect((await accepted.json()).deleting).toMatchObject({ id: job.id, name: 'to delete', points: 50 });
+		// Every value of every key: 50 steps of loss and accuracy.
+		expect((await accepted.json()).deleting).toMatchObject({ id: job.id, name: 'to delete', points: 100 });
 		expect((await fetch(`${server.url}/api/training/jobs/${job.id}`, { headers: authorization() })).status).toBe(404);
 		expect((await list('q="to delete"')).jobs).toEqual([]);
 		await expect

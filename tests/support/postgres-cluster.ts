@@ -41,9 +41,11 @@ function run(user: string | undefined, command: string, args: string[]) {
 	execFileSync(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** A throwaway cluster on a free port in a temp folder; stop() removes it. */
-export async function startPostgresCluster(): Promise<PostgresCluster> {
-	const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-pg-'));
+/** A throwaway cluster on a free port in a temp folder (under `parent`, e.g. a small volume); stop() removes it. */
+export async function startPostgresCluster({
+	parent = os.tmpdir()
+}: { parent?: string } = {}): Promise<PostgresCluster> {
+	const root = fs.mkdtempSync(path.join(parent, 'vapor-pg-'));
 	const dataDir = path.join(root, 'data');
 	const user = clusterUser();
 	if (user) execFileSync('chown', ['-R', user, root]);

@@ -40,6 +40,8 @@ export interface VaporConfig {
 	exportIdleMs: number;
 	/** The longest a request waits for a database connection or a statement's answer before a 503. */
 	dbTimeoutMs: number;
+	/** On the embedded database, writes are refused (507) while less than this many MB are free on its disk. */
+	diskReserveMb: number;
 	/** This process's name in leases, logs and notifications; unique per running instance. */
 	instanceId: string;
 	/** VAPOR_LOST_AFTER_S: a running external job not heard from (points, heartbeats) this long is failed. */
@@ -153,11 +155,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 		sseHeartbeatMs: integerSetting(env, 'VAPOR_SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000),
 		sseMaxBufferBytes: integerSetting(env, 'VAPOR_SSE_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 1024, 1024 ** 3),
 		sseStallMs: integerSetting(env, 'VAPOR_SSE_STALL_MS', 30_000, 100, 3_600_000),
-		leaseMs: integerSetting(env, 'VAPOR_LEASE_MS', 5_000, 500, 600_000),
+		leaseMs: integerSetting(env, 'VAPOR_LEASE_MS', 1_500, 500, 600_000),
 		exportMax: integerSetting(env, 'VAPOR_EXPORT_MAX', 20, 1, 10_000),
 		exportMaxPerClient: integerSetting(env, 'VAPOR_EXPORT_MAX_PER_CLIENT', 4, 1, 10_000),
 		exportIdleMs: integerSetting(env, 'VAPOR_EXPORT_IDLE_MS', 30_000, 100, 3_600_000),
 		dbTimeoutMs: integerSetting(env, 'VAPOR_DB_TIMEOUT_MS', 5_000, 100, 600_000),
+		diskReserveMb: integerSetting(env, 'VAPOR_DISK_RESERVE_MB', 64, 0, 1024 ** 2),
 		instanceId: instanceId(env),
 		lostAfterS: integerSetting(env, 'VAPOR_LOST_AFTER_S', 300, 1, 7 * 24 * 3600)
 	};

@@ -62,7 +62,10 @@ export function startVapor(config: VaporConfig = readConfig(), { dev = false }: 
 	if (global[KEY]) return global[KEY].ready;
 
 	const target = databaseTarget(config);
-	const database = openDatabase(target, { requestTimeoutMs: config.dbTimeoutMs });
+	const database = openDatabase(target, {
+		requestTimeoutMs: config.dbTimeoutMs,
+		diskReserveBytes: config.diskReserveMb * 1024 ** 2
+	});
 	const events = new JobEvents(config.instanceId);
 	const rollups = new BlockRollups(database.db);
 	// Background deletes on the background connections too: they must not wait behind requests.

@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import type { Database } from './database';
 import { DatabaseTimeoutError, withDeadlines, type Deadlines } from './deadlines';
 import { ConnectionLender, SerializedPGliteDialect, type Priority } from './serialized-pglite-dialect';
+import { Storage, withStorageGuard } from './storage';
 
 export type Db = Kysely<Database>;
 
@@ -27,6 +28,8 @@ export interface DatabaseHandle {
 	target: DatabaseTarget;
 	/** The postgres.js client of the background pool, for LISTEN/NOTIFY; undefined on PGlite. */
 	postgres: postgres.Sql | undefined;
+	/** Whether the disk takes writes (refused ahead of time on PGlite): what /healthz reports. */
+	storage: Storage;
 	/** One round trip that bypasses the request pool: what /healthz asks. */
 	ping(timeoutMs: number): Promise<void>;
 	close(): Promise<void>;
@@ -35,9 +38,11 @@ export interface DatabaseHandle {
 export interface DatabaseOptions {
 	/** The longest a request waits for a connection, or for one statement's answer. */
 	requestTimeoutMs: number;
+	/** On the embedded database, writes are refused while less than this is free on its disk. */
+	diskReserveBytes: number;
 }
 
-const DEFAULT_OPTIONS: DatabaseOptions = { requestTimeoutMs: 5_000 };
+const DEFAULT_OPTIONS: DatabaseOptions = { requestTimeoutMs: 5_000, diskReserveBytes: 64 * 1024 ** 2 };
 const REQUEST_POOL = 10;
 /** A tick and a lease round run one after the other; the relay reads one message at a time. */
 const BACKGROUND_POOL = 3;
@@ -61,7 +66,8 @@ export function databaseTarget(config: { databaseUrl?: string; dataDir: string }
 		: { kind: 'pglite', dataDir: path.join(config.dataDir, 'pglite') };
 }
 
-export function openDatabase(target: DatabaseTarget, options: DatabaseOptions = DEFAULT_OPTIONS): DatabaseHandle {
+export function openDatabase(target: DatabaseTarget, given: Partial<DatabaseOptions> = {}): DatabaseHandle {
+	const options = { ...DEFAULT_OPTIONS, ...given };
 	const requestDeadlines = {
 		name: 'requests',
 		acquireMs: options.requestTimeoutMs,
@@ -72,6 +78,10 @@ export function openDatabase(target: DatabaseTarget, options: DatabaseOptions = 
 		acquireMs: BACKGROUND_TIMEOUT_MS,
 		queryMs: BACKGROUND_TIMEOUT_MS
 	};
+	const storage = new Storage({
+		dataDir: target.kind === 'pglite' ? target.dataDir : undefined,
+		reserveBytes: options.diskReserveBytes
+	});
 	if (target.kind === 'postgres') {
 		const client = (name: string, max: number) =>
 			postgres(target.url, {
@@ -86,8 +96,11 @@ export function openDatabase(target: DatabaseTarget, options: DatabaseOptions = 
 		const requestClient = client('vapor', REQUEST_POOL);
 		const backgroundClient = client('vapor-background', BACKGROUND_POOL);
 		const healthClient = client('vapor-health', 1);
-		const requestDialect = withDeadlines(new PostgresJSDialect({ postgres: requestClient }), requestDeadlines);
-		const backgroundDialect = withDeadlines(new PostgresJSDialect({ postgres: backgroundClient }), backgroundDeadlines);
+		// PostgreSQL refuses a write on a full disk itself; the guard only listens for it.
+		const dialect = (sql: postgres.Sql, deadlines: Deadlines) =>
+			withDeadlines(withStorageGuard(new PostgresJSDialect({ postgres: sql }), storage, false), deadlines);
+		const requestDialect = dialect(requestClient, requestDeadlines);
+		const backgroundDialect = dialect(backgroundClient, backgroundDeadlines);
 		const db = new Kysely<Database>({ dialect: requestDialect });
 		const background = new Kysely<Database>({ dialect: backgroundDialect });
 		const close = async () => {
@@ -105,14 +118,17 @@ export function openDatabase(target: DatabaseTarget, options: DatabaseOptions = 
 				healthClient`select 1`.then(() => undefined),
 				timeoutMs
 			);
-		return { db, background, target, postgres: backgroundClient, ping, close };
+		return { db, background, target, postgres: backgroundClient, storage, ping, close };
 	}
 
 	const releaseLock = target.dataDir ? lockDataDir(target.dataDir) : () => {};
 	const pglite = new PGlite(target.dataDir);
 	const lender = new ConnectionLender();
 	const dialect = (priority: Priority, deadlines: Deadlines) =>
-		withDeadlines(new SerializedPGliteDialect({ pglite, lender, priority }), deadlines);
+		withDeadlines(
+			withStorageGuard(new SerializedPGliteDialect({ pglite, lender, priority }), storage, true),
+			deadlines
+		);
 	const db = new Kysely<Database>({ dialect: dialect('request', requestDeadlines) });
 	const background = new Kysely<Database>({ dialect: dialect('background', backgroundDeadlines) });
 	return {
@@ -120,6 +136,7 @@ export function openDatabase(target: DatabaseTarget, options: DatabaseOptions = 
 		background,
 		target,
 		postgres: undefined,
+		storage,
 		// PGlite has no pool to bypass: ahead of the requests that wait, like the simulator.
 		ping: (timeoutMs) =>
 			bounded(

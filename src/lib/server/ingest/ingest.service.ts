@@ -28,6 +28,7 @@ export interface LockedJob {
 	source: JobSource;
 	stepsPerEpoch: number;
 	primaryMetric: string;
+	error: string | null;
 }
 
 const missing = (id: string) =>
@@ -40,7 +41,7 @@ const missing = (id: string) =>
 export async function lockJob(db: Db, id: string): Promise<LockedJob | undefined> {
 	const row = await db
 		.selectFrom('jobs')
-		.select(['id', 'name', 'status', 'source', 'steps_per_epoch', 'primary_metric'])
+		.select(['id', 'name', 'status', 'source', 'steps_per_epoch', 'primary_metric', 'error'])
 		.where('id', '=', id)
 		.forUpdate()
 		.executeTakeFirst();
@@ -51,7 +52,8 @@ export async function lockJob(db: Db, id: string): Promise<LockedJob | undefined
 			status: row.status,
 			source: row.source,
 			stepsPerEpoch: row.steps_per_epoch,
-			primaryMetric: row.primary_metric
+			primaryMetric: row.primary_metric,
+			error: row.error
 		}
 	);
 }

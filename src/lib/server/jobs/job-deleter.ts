@@ -6,7 +6,7 @@ import { log } from '../log';
 export interface DeleteRequest {
 	id: string;
 	name: string;
-	/** Points still to delete when the request was accepted. */
+	/** Values (of every key) still to delete when the request was accepted. */
 	points: number;
 }
 
@@ -30,8 +30,8 @@ export async function requestJobDelete(db: Db, id: string): Promise<DeleteReques
 	}
 	// Stored values, from the keys' summaries (one small row per key, not a scan of the values).
 	const { points } = await db
-		.selectFrom('metric_rows')
-		.select((eb) => eb.fn.countAll<string>().as('points'))
+		.selectFrom('metric_keys')
+		.select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), sql<string>`0`).as('points'))
 		.where('job_id', '=', id)
 		.executeTakeFirstOrThrow();
 	return { ...marked, points: Number(points) };

@@ -151,16 +151,19 @@ export function ingestStatusChanges(
 /**
  * Ends an external job as its script says (POST …/finish; an MLflow run's end, where
  * KILLED is stopped), inside a transaction that holds the job's row lock. Returns false
- * when the job already has that status (a retry).
+ * when the job already has that status (a retry). A job failed only for lost contact
+ * takes the script's word.
  */
 export async function finishExternal(
 	db: Db,
-	job: { id: string; name: string; status: JobStatus },
+	job: { id: string; name: string; status: JobStatus; error: string | null },
 	status: 'completed' | 'failed' | 'stopped',
 	error: string | null
 ): Promise<boolean> {
-	if (job.status === status) return false;
-	if (isTerminal(job.status)) throw conflict(`"${job.name}" is already ${job.status}; it cannot become ${status}.`);
+	if (job.status === status && !wasLostContact(job)) return false;
+	if (isTerminal(job.status) && !wasLostContact(job)) {
+		throw conflict(`"${job.name}" is already ${job.status}; it cannot become ${status}.`);
+	}
 	await sql`update jobs set ${statusAssignmentsSql(sql`${status}::text`, sql`${error}::text`)} where id = ${job.id}`.execute(
 		db
 	);
@@ -181,6 +184,13 @@ export async function resumeExternal(db: Db, job: { id: string; status: JobStatu
 
 /** The error of an external job whose script went silent; a late point or heartbeat revives it. */
 export const LOST_CONTACT_ERROR = 'lost contact with the training script';
+
+/**
+ * Failed only because its script was silent for a while (a long evaluation, a network
+ * outage): a script that then finishes it was alive after all, and its word is the end.
+ */
+export const wasLostContact = (job: { status: JobStatus; error: string | null }) =>
+	job.status === 'failed' && job.error === LOST_CONTACT_ERROR;
 
 async function announceAll(db: Db, events: JobEvents, ids: readonly string[]): Promise<Job[]> {
 	const jobs: Job[] = [];

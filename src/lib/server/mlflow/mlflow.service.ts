@@ -13,7 +13,7 @@ import { applyJobPatch, renameJobLocked, setPrimaryMetricLocked } from '../jobs/
 import { findJob } from '../jobs/jobs.repository';
 import { createValidJob } from '../jobs/jobs.service';
 import { toJob, type JobWithLatest } from '../jobs/jobs.table';
-import { finishExternal, recordContact, resumeExternal, startJob } from '../jobs/transitions';
+import { finishExternal, recordContact, resumeExternal, startJob, wasLostContact } from '../jobs/transitions';
 import { log } from '../log';
 import type { BlockRollups } from '../metrics/block-rollups';
 import { findKey, listKeyValues, listKeys } from '../metrics/metrics.repository';
@@ -243,7 +243,7 @@ export async function updateRun(db: Db, events: JobEvents, body: unknown) {
 		if (status === 'RUNNING') return (await resumeExternal(trx, job)) || !!update.runName;
 		if (status === 'FINISHED' || status === 'FAILED' || status === 'KILLED') {
 			const wanted = ENDED_STATUS[status];
-			if (isTerminal(job.status) && job.status !== wanted) {
+			if (isTerminal(job.status) && job.status !== wanted && !wasLostContact(job)) {
 				log.info('MLflow run ended by its script after Vapor ended it; Vapor keeps its status', {
 					jobId: id,
 					status: job.status,

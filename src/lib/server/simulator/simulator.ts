@@ -26,7 +26,7 @@ export interface TickSummary {
 	finished: number;
 }
 
-const DEFAULT_LEASE_MS = 5_000;
+const DEFAULT_LEASE_MS = 1_500;
 
 /**
  * Advances every running job it holds the lease of by one step per tick, on the server,
