@@ -126,4 +126,191 @@ test.describe.serial("today's pages on multi-metric jobs", () => {
 		await post(`/api/training/jobs/${job.id}/finish`, { status: 'completed' });
 		await expect(page.getByText('Training completed')).toBeVisible();
 	});
+
+	/** Rows of an external run: train/loss and its companion every step, val/* every 50, system/* too. */
+	const manyKeys = (from: number, to: number, extra: Record<string, number> = {}) =>
+		Array.from({ length: to - from + 1 }, (_, i) => {
+			const step = from + i;
+			return {
+				step,
+				metrics: {
+					'train/loss': 2 / Math.sqrt(step),
+					'train/accuracy': 1 - 1 / Math.sqrt(step),
+					lr: 1e-3 * Math.min(1, step / 50),
+					'system/gpu.0.util': 90 + (step % 7),
+					...(step % 50 === 0 ? { 'val/loss': 2.2 / Math.sqrt(step) } : {}),
+					...extra
+				}
+			};
+		});
+
+	test('a panel per key in sections, a filter, a key arriving mid-run, zoom in and out while live, tooltips', async ({
+		page
+	}) => {
+		test.setTimeout(90_000);
+		const { job } = await post('/api/training/jobs', {
+			name: 'Panels',
+			baseModel: 'bert-base',
+			dataset: 'imdb',
+			source: 'external',
+			stepsPerEpoch: 100,
+			epochs: 3,
+			primaryMetric: 'train/loss'
+		});
+		await post(`/api/training/jobs/${job.id}/metrics`, manyKeys(1, 120));
+		const streams: string[] = [];
+		page.on('request', (request) => {
+			if (request.url().includes(`/jobs/${job.id}/stream`)) streams.push(request.url());
+		});
+		await page.goto(`${server.url}/training/jobs/${job.id}`);
+		const panel = (key: string) => page.locator(`article[data-key="${key}"]`);
+		const section = (name: string) => page.getByRole('button', { name: new RegExp(`^${name} \\d+$`) });
+
+		// Every key but the headline's has a panel, in sections by group.
+		await expect(section('Other')).toHaveAttribute('aria-expanded', 'true');
+		await expect(section('system')).toBeVisible();
+		await expect(section('val')).toBeVisible();
+		await expect(page.locator('article[data-key]')).toHaveCount(3);
+		await expect(panel('train/loss')).toHaveCount(0);
+		await expect(panel('lr').getByRole('img', { name: /^lr: 120 values, latest 0\.001 at step 120/ })).toBeVisible();
+
+		// The filter narrows by name: "val/" leaves the val section.
+		const filter = page.getByRole('searchbox', { name: 'Filter metrics' });
+		await filter.fill('val/');
+		await expect(page.locator('article[data-key]')).toHaveCount(1);
+		await expect(panel('val/loss')).toBeVisible();
+		await expect(section('system')).toHaveCount(0);
+		await filter.fill('');
+
+		// A folded section stays folded after a reload (remembered in this browser).
+		await section('system').click();
+		await expect(panel('system/gpu.0.util')).toHaveCount(0);
+		await page.reload();
+		await expect(section('system')).toHaveAttribute('aria-expanded', 'false');
+		await expect(panel('lr')).toBeVisible();
+		await section('system').click();
+		await expect(panel('system/gpu.0.util')).toBeVisible();
+
+		// A key that arrives mid-run becomes a panel live, through the one stream.
+		await post(`/api/training/jobs/${job.id}/metrics`, manyKeys(121, 160, { grad_norm: 1.5 }));
+		await expect(panel('grad_norm').getByRole('img', { name: /^grad_norm: 40 values/ })).toBeVisible();
+		await expect(page.getByText(/^160 points/)).toBeVisible();
+		expect(new Set(streams.map((url) => new URL(url).pathname)).size).toBe(1);
+		expect(streams.every((url) => url.includes('v=2'))).toBe(true);
+
+		// A tooltip on a panel names the key as its legend does.
+		const lrSurface = panel('lr').getByRole('application');
+		await lrSurface.scrollIntoViewIfNeeded();
+		const box = (await lrSurface.boundingBox())!;
+		await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+		await expect(panel('lr').getByRole('tooltip')).toContainText(/Step \d+/);
+		await expect(panel('lr').getByRole('tooltip')).toContainText('lr');
+
+		// Zoom the headline to the end of the run: it re-reads the range, then follows live points.
+		const headline = page.locator('.loss-chart');
+		const surface = headline.getByRole('application');
+		await surface.scrollIntoViewIfNeeded();
+		const area = (await surface.boundingBox())!;
+		const range = page.waitForResponse((r) => r.url().includes('/metrics/range?key=train%2Floss'));
+		await page.mouse.move(area.x + area.width * 0.2, area.y + 50);
+		await page.mouse.down();
+		await page.mouse.move(area.x + area.width - 1, area.y + 60, { steps: 6 });
+		await page.mouse.up();
+		expect((await range).status()).toBe(200);
+		await expect(headline).toHaveAttribute('data-zoomed', /^\d+-\d+$/);
+		const zoomedTo = (await headline.getAttribute('data-zoomed'))!.split('-').map(Number);
+		expect(zoomedTo[0]).toBeGreaterThan(40);
+		await expect(page.getByRole('button', { name: 'Reset zoom' })).toBeVisible();
+		const lastDrawnStep = page.locator('[data-testid="loss-data"] tbody tr:last-child td:first-child');
+		await expect(lastDrawnStep).toHaveText('160');
+		await post(`/api/training/jobs/${job.id}/metrics`, manyKeys(161, 190, { grad_norm: 1.2 }));
+		await expect(lastDrawnStep).toHaveText('190');
+		await expect(page.locator('[data-testid="loss-data"] tbody tr:first-child td:first-child')).not.toHaveText('1');
+
+		// Back out: double-click; then zoom and reset by keyboard.
+		await surface.dblclick();
+		await expect(headline).not.toHaveAttribute('data-zoomed');
+		await expect(page.locator('[data-testid="loss-data"] tbody tr:first-child td:first-child')).toHaveText('1');
+		await surface.focus();
+		await page.keyboard.press('+');
+		await expect(headline).toHaveAttribute('data-zoomed', /^\d+-\d+$/);
+		await page.keyboard.press('Escape');
+		await expect(headline).not.toHaveAttribute('data-zoomed');
+
+		// A panel zooms the same way, re-reading its own key.
+		const lrRange = page.waitForResponse((r) => r.url().includes('/metrics/range?key=lr'));
+		await lrSurface.focus();
+		await page.keyboard.press('+');
+		expect((await lrRange).status()).toBe(200);
+		await expect(panel('lr').locator('.chart-frame')).toHaveAttribute('data-zoomed', /^\d+-\d+$/);
+		await panel('lr').getByRole('button', { name: 'Reset zoom' }).click();
+		await expect(panel('lr').locator('.chart-frame')).not.toHaveAttribute('data-zoomed');
+	});
+
+	test('compare by a key with an outlier run: the range follows the others, marks the outlier, and can include it', async ({
+		page
+	}) => {
+		test.setTimeout(60_000);
+		const ids: string[] = [];
+		for (const [name, scale] of [
+			['Steady A', 1],
+			['Steady B', 1.1],
+			['Diverged C', 1000]
+		] as const) {
+			const { job } = await post('/api/training/jobs', {
+				name,
+				baseModel: 'bert-base',
+				dataset: 'imdb',
+				source: 'external',
+				stepsPerEpoch: 100,
+				epochs: 2,
+				primaryMetric: 'train/loss'
+			});
+			const rows = manyKeys(1, 200).map((row) => ({
+				...row,
+				metrics: { ...row.metrics, ...(row.step % 50 === 0 ? { 'val/loss': (2.2 * scale) / Math.sqrt(row.step) } : {}) }
+			}));
+			await post(`/api/training/jobs/${job.id}/metrics`, rows);
+			await post(`/api/training/jobs/${job.id}/finish`, { status: 'completed' });
+			ids.push(job.id);
+		}
+		await page.goto(`${server.url}/training/compare?ids=${ids.join(',')}`);
+		const select = page.getByRole('combobox', { name: 'Metric' });
+		await expect(select).toBeEnabled();
+		await expect(select.locator('optgroup[label="In every run"] option').first()).toHaveText('train/loss');
+		await select.selectOption('val/loss');
+		await expect(page).toHaveURL(/metric=val\/loss/);
+		const chart = page.locator('.compare-chart');
+		await expect(page.locator('[data-testid="compare-data"] tbody tr').first().locator('td').nth(0)).toHaveText('4');
+		// The diverged run is left out of the range and marked where it leaves it.
+		await expect(chart).toHaveAttribute('data-outliers', 'excluded');
+		await expect(page.getByRole('note').filter({ hasText: 'marks where a curve leaves the range' })).toBeVisible();
+		await expect.poll(async () => Number(await chart.getAttribute('data-marks'))).toBeGreaterThan(0);
+		// The steady runs' val/loss ends near 0.2 and starts near 0.3: the top of the axis sits near them.
+		await expect.poll(async () => Number(await chart.getAttribute('data-y-top'))).toBeLessThan(1);
+		await page.getByRole('checkbox', { name: 'Include outliers' }).check();
+		await expect(chart).toHaveAttribute('data-outliers', 'included');
+		await expect(chart).toHaveAttribute('data-marks', '0');
+		await expect
+			.poll(async () => (await chart.locator('.tick-label').allTextContents()).join(' '))
+			.toMatch(/\d+k|\d{3}/);
+
+		// The tooltip names each run as the legend does.
+		const surface = chart.getByRole('application');
+		await surface.scrollIntoViewIfNeeded();
+		const box = (await surface.boundingBox())!;
+		await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+		const tooltip = chart.getByRole('tooltip');
+		for (const name of ['Steady A', 'Steady B', 'Diverged C']) await expect(tooltip).toContainText(name);
+
+		// A reload keeps the key; zoom by step re-reads each run's range.
+		await page.reload();
+		await expect(select).toHaveValue('val/loss');
+		await expect(page.locator('[data-testid="compare-data"] tbody tr').first().locator('td').nth(0)).toHaveText('4');
+		const ranges = page.waitForResponse((r) => r.url().includes('/metrics/range?key=val%2Floss'));
+		await surface.focus();
+		await page.keyboard.press('+');
+		expect((await ranges).status()).toBe(200);
+		await expect(chart).toHaveAttribute('data-zoomed', /^\d+-\d+$/);
+	});
 });

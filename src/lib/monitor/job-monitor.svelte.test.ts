@@ -125,3 +125,39 @@ describe('JobMonitor', () => {
 		expect(m.chartPoints(10)).toEqual(drawn);
 	});
 });
+
+describe('JobMonitor on the named-metrics stream', () => {
+	it('follows v=2 from its position and takes the primary metric, its companion as accuracy', () => {
+		let source!: ScriptedSource;
+		const heard: string[][] = [];
+		const m = new JobMonitor({ ...job, primaryMetric: 'train/loss' }, [point(1)], {
+			position: 7,
+			onRows: (rows) => heard.push(rows.flatMap((row) => Object.keys(row.values))),
+			openEventSource: (url) => (source = new ScriptedSource(url))
+		});
+		m.connect();
+		expect(source.url).toBe('/api/training/jobs/j1/stream?v=2&after=7');
+		const row = (position: number, step: number, values: Record<string, number | string>) => ({
+			position,
+			step,
+			epoch: 1,
+			recordedAt: '2026-01-01T00:00:00.000Z',
+			values
+		});
+		source.emit('values', [
+			row(8, 1, { 'train/loss': 9 }),
+			row(9, 2, { 'train/loss': 0.5, 'train/accuracy': 0.7, lr: 0.001 }),
+			row(10, 100, { 'val/loss': 0.6 }),
+			row(11, 3, { 'train/loss': 'NaN' })
+		]);
+		expect(heard).toEqual([['train/loss', 'train/loss', 'train/accuracy', 'lr', 'val/loss', 'train/loss']]);
+		// Step 1 was already drawn; NaN stays NaN (a gap with a marker).
+		expect(m.points.map((p) => [p.step, p.accuracy])).toEqual([
+			[1, 0.5],
+			[2, 0.7],
+			[3, null]
+		]);
+		expect(m.points[2]!.loss).toBeNaN();
+		expect(m.job.currentStep).toBe(3);
+	});
+});

@@ -1,5 +1,7 @@
 import { M4Accumulator } from '$lib/training/downsample';
 import { isTerminal, type Job, type JobStatus, type MetricPoint } from '$lib/training/job';
+import { companionKey } from '$lib/training/metrics';
+import { streamValue, type StreamRow } from '$lib/training/stream-rows';
 import { WatchedEventSource, type EventSourceLike } from './event-stream';
 
 export type { EventSourceLike };
@@ -18,6 +20,13 @@ export interface JobMonitorOptions {
 	/** Called once for each status change seen while the page is open (not for the status it loaded with). */
 	onTransition?: (transition: Transition) => void;
 	openEventSource?: (url: string) => EventSourceLike;
+	/**
+	 * Follow the named-metrics stream (v=2) from this position: every key arrives, and
+	 * `onRows` hears each row; the headline takes the primary metric from them. Without it,
+	 * the stream of today's points (v=1) from the last step.
+	 */
+	position?: number;
+	onRows?: (rows: StreamRow[]) => void;
 }
 
 /**
@@ -56,7 +65,11 @@ export class JobMonitor {
 	/** Follows the job's stream from the last step the page has. */
 	connect(): void {
 		if (this.#source) return;
-		const url = `/api/training/jobs/${this.job.id}/stream?after=${this.lastStep}`;
+		const { position } = this.options;
+		const url =
+			position === undefined
+				? `/api/training/jobs/${this.job.id}/stream?after=${this.lastStep}`
+				: `/api/training/jobs/${this.job.id}/stream?v=2&after=${position}`;
 		const source = (this.options.openEventSource ?? ((u) => new WatchedEventSource(u)))(url);
 		this.#source = source;
 		this.connection = 'connecting';
@@ -68,6 +81,29 @@ export class JobMonitor {
 		};
 		source.addEventListener('status', (event) => this.receiveStatus(JSON.parse(event.data) as Job));
 		source.addEventListener('metrics', (event) => this.receivePoints(JSON.parse(event.data) as MetricPoint[]));
+		source.addEventListener('values', (event) => this.receiveRows(JSON.parse(event.data) as StreamRow[]));
+	}
+
+	/** Rows of the named-metrics stream: the primary metric (with its companion) feeds the headline. */
+	receiveRows(rows: StreamRow[]): void {
+		// Keys first: a status that ends the stream may follow in the same call chain.
+		this.options.onRows?.(rows);
+		const primary = this.job.primaryMetric;
+		const companion = companionKey(primary);
+		const points: MetricPoint[] = [];
+		for (const row of rows) {
+			const loss = row.values[primary];
+			if (loss === undefined) continue;
+			const accuracy = companion === undefined ? undefined : row.values[companion];
+			points.push({
+				step: row.step,
+				epoch: row.epoch,
+				loss: streamValue(loss),
+				accuracy: accuracy === undefined ? null : streamValue(accuracy),
+				recordedAt: row.recordedAt
+			});
+		}
+		if (points.length > 0) this.receivePoints(points);
 	}
 
 	/** Finished, with every point: the stream's end is expected, not a fault to reconnect from. */

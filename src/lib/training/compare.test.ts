@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
 	MAX_COMPARE,
+	orderCompareKeys,
 	compareHref,
 	formatElapsed,
 	parseCompareIds,
@@ -75,5 +76,17 @@ describe('relative time axis', () => {
 		expect(timeTicks(60_000, 600)).toEqual([0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000]);
 		expect(timeTicks(3 * 3_600_000, 400)).toEqual([0, 3_600_000, 7_200_000, 10_800_000]);
 		expect(timeTicks(0, 500)).toEqual([0]);
+	});
+});
+
+describe('orderCompareKeys', () => {
+	it('lists the keys every run has first, in the first run’s order, then the rest by name', () => {
+		expect(
+			orderCompareKeys([
+				['train/loss', 'val/loss', 'lr', 'zeta'],
+				['loss', 'val/loss', 'train/loss', 'alpha']
+			])
+		).toEqual({ shared: ['train/loss', 'val/loss'], others: ['alpha', 'loss', 'lr', 'zeta'] });
+		expect(orderCompareKeys([])).toEqual({ shared: [], others: [] });
 	});
 });

@@ -95,3 +95,18 @@ export function formatElapsed(ms: number): string {
 	if (minutes > 0) return seconds > 0 ? `${minutes}m ${String(seconds).padStart(2, '0')}s` : `${minutes}m`;
 	return `${seconds}s`;
 }
+
+/**
+ * The compare page's metric choices from each run's keys: the keys every run has, in the
+ * first run's order, then the others by name.
+ */
+export function orderCompareKeys(keysPerRun: readonly (readonly string[])[]): { shared: string[]; others: string[] } {
+	if (keysPerRun.length === 0) return { shared: [], others: [] };
+	const sets = keysPerRun.map((keys) => new Set(keys));
+	const shared = keysPerRun[0]!.filter((key) => sets.every((set) => set.has(key)));
+	const sharedSet = new Set(shared);
+	const others = [...new Set(keysPerRun.flat())]
+		.filter((key) => !sharedSet.has(key))
+		.sort((a, b) => a.localeCompare(b));
+	return { shared, others };
+}

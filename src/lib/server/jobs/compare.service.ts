@@ -1,5 +1,7 @@
 import type { Db } from '../db';
 import { findJob } from './jobs.repository';
+import { listKeys } from '../metrics/metrics.repository';
+import { orderCompareKeys } from '../../training/compare';
 import { toJob } from './jobs.table';
 import { parseCompareIds } from '../../training/compare';
 import type { Job } from '../../training/job';
@@ -26,4 +28,11 @@ export async function findComparedJobs(db: Db, rawIds: string | null): Promise<C
 	const unknown: string[] = [];
 	rows.forEach((row, i) => (row ? jobs.push(toJob(row)) : unknown.push(ids[i]!)));
 	return { jobs, notIds, unknown, overLimit };
+}
+
+/** The metrics the compare page offers: those every run has first, then the others (see orderCompareKeys). */
+export async function compareKeys(db: Db, jobs: readonly Job[]): Promise<{ shared: string[]; others: string[] }> {
+	const keys = [];
+	for (const job of jobs) keys.push((await listKeys(db, job.id)).map((k) => k.key));
+	return orderCompareKeys(keys);
 }

@@ -1,6 +1,13 @@
 import type { Db } from '../db';
 import type { MetricsQuery } from './metrics-query';
-import { listKeyDownsampled, listKeyValues, findKey, valuesAtSteps, MAX_PAGE_SIZE } from './metrics.repository';
+import {
+	countValues,
+	listKeyDownsampled,
+	listKeyValues,
+	findKey,
+	valuesAtSteps,
+	MAX_PAGE_SIZE
+} from './metrics.repository';
 import { BLOCK_STEPS } from './metric-key-blocks.repository';
 import { blockAlignedGrid, evenGrid } from '../../training/downsample';
 import type { MetricPoint } from '../../training/job';
@@ -38,6 +45,41 @@ export async function readKeyCurve(
 		return listKeyDownsampled(db, jobId, row, lo, hi, evenGrid(lo, hi, columns), false);
 	}
 	return listKeyDownsampled(db, jobId, row, lo, hi, blockAlignedGrid(lo, hi, columns, BLOCK_STEPS), true);
+}
+
+/** A range read's answer: `raw` when every stored value of the range is in it. */
+export interface KeyRange {
+	key: string;
+	fromStep: number;
+	toStep: number;
+	width: number;
+	resolution: 'raw' | 'downsampled';
+	values: MetricValue[];
+}
+
+/**
+ * One key over [fromStep, toStep] at full resolution for a chart `width` pixels wide (a
+ * zoom): every value once the range is no more steps than pixels (or holds no more values
+ * than M4 would keep), else M4 over the range with a column per pixel. The stored block
+ * extremes make a wide range as cheap as a narrow one.
+ */
+export async function readKeyRange(
+	db: Db,
+	jobId: string,
+	{ key, fromStep, toStep, width }: { key: string; fromStep: number; toStep: number; width: number }
+): Promise<KeyRange> {
+	const row = await findKey(db, jobId, key);
+	const answer = { key, fromStep, toStep, width };
+	if (!row) return { ...answer, resolution: 'raw', values: [] };
+	const maxPoints = width * VALUES_PER_COLUMN;
+	if (toStep - fromStep + 1 <= width) {
+		const values = await listKeyValues(db, jobId, row, { afterStep: fromStep - 1, toStep, limit: width });
+		return { ...answer, resolution: 'raw', values };
+	}
+	const values = await readKeyCurve(db, jobId, key, maxPoints, Math.max(1, fromStep), toStep);
+	// readKeyCurve answers every value when they fit; M4 keeps fewer than the range holds.
+	const stored = await countValues(db, jobId, row.key_no, fromStep, toStep, maxPoints);
+	return { ...answer, resolution: stored > values.length ? 'downsampled' : 'raw', values };
 }
 
 /** A stored value as today's points carry it (a non-finite loss stays NaN, shown as a gap). */

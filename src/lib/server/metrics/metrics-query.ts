@@ -79,3 +79,39 @@ export function parseKeysParam(raw: string | null): ReadonlySet<string> | undefi
 	}
 	return new Set(list);
 }
+
+/** The narrowest and widest chart a range read serves, in pixel columns. */
+export const MIN_RANGE_WIDTH = 10;
+export const MAX_RANGE_WIDTH = Math.floor(MAX_PAGE_SIZE / VALUES_PER_COLUMN);
+const RANGE_PARAMS = ['key', 'fromStep', 'toStep', 'width'];
+
+export interface RangeQuery {
+	key: string;
+	fromStep: number;
+	toStep: number;
+	/** The chart's width in pixel columns. */
+	width: number;
+}
+
+/** GET …/metrics/range: `?key=K&fromStep=A&toStep=B&width=W`, each required. */
+export function parseRangeQuery(params: URLSearchParams): RangeQuery {
+	const unknown = [...params.keys()].filter((name) => !RANGE_PARAMS.includes(name));
+	if (unknown.length > 0) {
+		throw badRequest(`Unknown query parameter "${unknown[0]}". This endpoint takes: ${RANGE_PARAMS.join(', ')}.`);
+	}
+	const missing = RANGE_PARAMS.filter((name) => params.get(name) === null);
+	if (missing.length > 0) {
+		throw badRequest(
+			`"${missing[0]}" is missing: a range read takes key, fromStep, toStep and width (the chart's width in pixels).`,
+			{ [missing[0]!]: 'Required.' }
+		);
+	}
+	const key = params.get('key')!;
+	const problem = keyProblem(key);
+	if (problem) throw badRequest(`"key": ${problem}`, { key: problem });
+	const fromStep = wholeNumber('fromStep', params.get('fromStep')!, 0, MAX_STEP);
+	const toStep = wholeNumber('toStep', params.get('toStep')!, 0, MAX_STEP);
+	if (fromStep > toStep) throw badRequest(`"fromStep" (${fromStep}) must not be after "toStep" (${toStep}).`);
+	const width = wholeNumber('width', params.get('width')!, MIN_RANGE_WIDTH, MAX_RANGE_WIDTH);
+	return { key, fromStep, toStep, width };
+}

@@ -91,6 +91,24 @@ export async function listKeyDownsampled(
 	return rows.map((row) => toMetricValue({ ...row, key: key.key }));
 }
 
+/** How many values of a key lie in [fromStep, toStep], counting no further than `cap + 1`. */
+export async function countValues(
+	db: Db,
+	jobId: string,
+	keyNo: number,
+	fromStep: number,
+	toStep: number,
+	cap: number
+): Promise<number> {
+	const { rows } = await sql<{ n: number }>`
+		select count(*)::int as n from (
+			select 1 from metric_rows r cross join lateral unnest(r.keys) as k(key_no)
+			where r.job_id = ${jobId} and r.step >= ${fromStep} and r.step <= ${toStep} and k.key_no = ${keyNo}
+			limit ${cap + 1}
+		) capped`.execute(db);
+	return rows[0]?.n ?? 0;
+}
+
 /** The values of `key` at the given steps (the companion of a downsampled primary metric). */
 export async function valuesAtSteps(
 	db: Db,
@@ -122,6 +140,12 @@ export async function listRowsAfter(db: Db, jobId: string, afterPosition: number
 		where job_id = ${jobId} and position > ${afterPosition}
 		order by position limit ${limit}`.execute(db);
 	return rows;
+}
+
+/** The job's stream position: the last row committed (0 before any). */
+export async function readPosition(db: Db, jobId: string): Promise<number> {
+	const row = await db.selectFrom('jobs').select('metric_position').where('id', '=', jobId).executeTakeFirst();
+	return row?.metric_position ?? 0;
 }
 
 /** key_no → key of a job. */

@@ -8,6 +8,7 @@ import { parseJobId } from '$lib/server/ids';
 import { getJob } from '$lib/server/jobs/jobs.service';
 import { cloneJob, startJob, stopJob } from '$lib/server/jobs/transitions';
 import { readCurve } from '$lib/server/metrics/curve.service';
+import { listKeys, readPosition } from '$lib/server/metrics/metrics.repository';
 import { db, events } from '$lib/server/vapor';
 import type { Actions } from './$types';
 
@@ -21,7 +22,11 @@ const HISTORY_POINTS = 3_000;
 export async function load(event) {
 	return orPageError(async () => {
 		const job = await getJob(db(), parseJobId(event.params.id));
-		return { job, history: await readCurve(db(), job, HISTORY_POINTS), mayEdit: mayEditJobs(event) };
+		// The position first: the stream resumes from it, so every row committed while the
+		// rest is read arrives again (and is dropped by step) rather than being missed.
+		const position = await readPosition(db(), job.id);
+		const keys = await listKeys(db(), job.id);
+		return { job, position, keys, history: await readCurve(db(), job, HISTORY_POINTS), mayEdit: mayEditJobs(event) };
 	});
 }
 
