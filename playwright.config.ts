@@ -16,11 +16,11 @@ export default defineConfig({
 	// screenshots.e2e.ts exists to draw docs/screenshots/: only `npm run screenshots` runs it.
 	testIgnore: process.env.VAPOR_SCREENSHOTS === '1' ? [] : ['**/screenshots.e2e.ts'],
 	globalSetup: './tests/e2e/global-setup.ts',
-	// A spec file's tests run in order in one worker; files run two at a time. A run uses
-	// about one core on average (most of a test is waiting for training steps), so a second
-	// worker nearly halves the wall time on two cores. VAPOR_E2E_WORKERS=1 for one at a time.
+	// A spec file's tests run in order. One worker by default: two (VAPOR_E2E_WORKERS=2) take
+	// about a third off the wall time on two cores, but a live monitor page then gets so
+	// little CPU that a page evaluation can wait 5 s (README, Testing).
 	fullyParallel: false,
-	workers: Number(process.env.VAPOR_E2E_WORKERS ?? 2),
+	workers: Number(process.env.VAPOR_E2E_WORKERS ?? 1),
 	retries: 0,
 	forbidOnly: true,
 	reporter: 'list',

@@ -169,9 +169,12 @@ test.describe.serial('the first ten minutes', () => {
 		for (const colorScheme of ['light', 'dark'] as const) {
 			await page.emulateMedia({ colorScheme });
 			await page.mouse.move(0, 0);
-			await expect.poll(background).toBe(colorScheme === 'light' ? 'rgb(196, 43, 43)' : 'rgb(248, 113, 113)');
+			// The page draws a live run meanwhile: on a loaded machine an evaluation can wait seconds.
+			await expect
+				.poll(background, { timeout: 15_000 })
+				.toBe(colorScheme === 'light' ? 'rgb(196, 43, 43)' : 'rgb(248, 113, 113)');
 			await stop.hover();
-			await expect(stop).toHaveCSS('background-color', expected[colorScheme]);
+			await expect(stop).toHaveCSS('background-color', expected[colorScheme], { timeout: 15_000 });
 		}
 		await api(`/jobs/${job.id}/stop`);
 	});
