@@ -93,9 +93,10 @@ const SORT_KEYS: Record<RunSort, { expression: (eb: JobsBuilder) => Expression<u
 	}
 };
 
-/** `config @> {"a":{"b":value}}` for each JSON form the typed text can mean (number, string, boolean, null). */
+/** `jobs.config`, or the config of the jobs a search looks for first (configFilter). */
 type ConfigColumn = ReturnType<typeof sql.ref>;
 
+/** `config @> {"a":{"b":value}}` for each JSON form the typed text can mean (number, string, boolean, null). */
 function configEquals(config: ConfigColumn, condition: ConfigCondition) {
 	const candidates: unknown[] = [condition.text];
 	if (condition.number !== undefined) candidates.push(condition.number);
