@@ -124,6 +124,8 @@ test.describe.serial('access: from the setup link to roles', () => {
 		await signInAs(page, 'vera', 'vera password 1234');
 		const queued = page.locator('tbody tr', { has: page.locator('[data-status="queued"]') }).first();
 		await queued.locator('td.name a').click();
+		// The list has a heading and a queued badge too: wait for the job's own page.
+		await expect(page).toHaveURL(/\/training\/jobs\/[0-9a-f-]{36}$/);
 		await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
 		await expect(page.locator('[data-status="queued"]').first()).toBeVisible();
 		await expect(page.getByRole('button', { name: 'Start' })).toHaveCount(0);
