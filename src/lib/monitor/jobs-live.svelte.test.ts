@@ -1,31 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Job } from '$lib/training/job';
+import { job } from './job-fixture';
 import { JobsLive } from './jobs-live.svelte';
-
-const job = (id: string, status: Job['status'], createdAt = '2026-01-01T00:00:00.000Z'): Job => ({
-	id,
-	name: id,
-	baseModel: 'bert-base',
-	dataset: 'imdb',
-	epochs: 1,
-	stepsPerEpoch: 100,
-	totalSteps: 100,
-	learningRate: 3e-4,
-	batchSize: 32,
-	status,
-	source: 'simulated',
-	createdAt,
-	startedAt: null,
-	finishedAt: null,
-	error: null,
-	currentStep: 0,
-	latestLoss: null,
-	latestAccuracy: null,
-	primaryMetric: 'loss',
-	tags: [],
-	note: '',
-	archivedAt: null
-});
 
 describe('JobsLive', () => {
 	it('reports a job that finishes while watched, once, and not jobs first seen finished', () => {
