@@ -12,18 +12,22 @@ import { addSessionFor, resetStorageState, storageStatePath } from './auth-state
  * the test admin (auth-state.ts). The returned function is the teardown.
  */
 export default async function globalSetup() {
-	// The specs' temp servers (servers.ts) copy their empty cluster from it; this server's
-	// folder stays empty, for PGlite's own first start, as a new user's `npm start` makes it.
-	const removeTemplate = await makePgliteTemplate();
+	// The specs' temp servers (servers.ts) copy their migrated cluster from the template; this
+	// server's folder stays empty, for PGlite's own first start (initdb, every migration), as a
+	// new user's `npm start` makes it. The two are made side by side.
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vapor-e2e-'));
-	let server;
-	try {
-		server = await startServer({ VAPOR_DATA_DIR: dataDir, VAPOR_DEMO: '1' });
-	} catch (error) {
+	const [template, started] = await Promise.allSettled([
+		makePgliteTemplate(),
+		startServer({ VAPOR_DATA_DIR: dataDir, VAPOR_DEMO: '1' })
+	]);
+	const removeTemplate = template.status === 'fulfilled' ? template.value : () => {};
+	if (started.status === 'rejected' || template.status === 'rejected') {
+		if (started.status === 'fulfilled') await started.value.stop();
 		fs.rmSync(dataDir, { recursive: true, force: true });
 		removeTemplate();
-		throw error;
+		throw started.status === 'rejected' ? started.reason : (template as PromiseRejectedResult).reason;
 	}
+	const server = started.value;
 	process.env.VAPOR_E2E_URL = server.url;
 	resetStorageState();
 	await addSessionFor(server.url);

@@ -11,12 +11,21 @@ import { openDatabase, type DatabaseHandle } from '../../src/lib/server/db';
 export const BACKENDS = ['pglite', 'postgres'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
-/** A fresh, empty Postgres database on the test server; returns its URL and a way to drop it. */
-export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A fresh Postgres database on the test server; returns its URL and a way to drop it. Empty,
+ * or (`migrated`) a copy of the run's template database that holds every migration and no rows
+ * (global-setup.ts), so that a server started on it has nothing to apply, as with PGlite.
+ */
+export async function createPostgresDatabase({ migrated = false } = {}): Promise<{
+	url: string;
+	drop(): Promise<void>;
+}> {
 	const adminUrl = inject('postgresAdminUrl');
 	const name = `vapor_test_${randomBytes(6).toString('hex')}`;
 	const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-	await admin.unsafe(`create database ${name}`);
+	await admin.unsafe(
+		migrated ? `create database ${name} template ${inject('postgresTemplate')}` : `create database ${name}`
+	);
 	const url = new URL(adminUrl);
 	url.pathname = `/${name}`;
 	return {
@@ -38,12 +47,13 @@ export interface TestStore {
 }
 
 /**
- * `empty` leaves a PGlite folder empty, for PGlite's own first start (initdb); otherwise
- * it holds the run's initialised, empty cluster (pglite-template.ts).
+ * `empty` leaves a PGlite folder empty, for PGlite's own first start (initdb, migrations);
+ * otherwise either kind holds the run's migrated database with no rows (pglite-template.ts,
+ * global-setup.ts).
  */
 export async function createTestStore(backend: Backend, { empty = false } = {}): Promise<TestStore> {
 	if (backend === 'postgres') {
-		const database = await createPostgresDatabase();
+		const database = await createPostgresDatabase({ migrated: true });
 		return {
 			backend,
 			env: { DATABASE_URL: database.url },

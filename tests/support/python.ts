@@ -6,6 +6,7 @@ import path from 'node:path';
 
 export const PYTHON_CLIENT = path.resolve('clients/python');
 const REQUIREMENTS = path.join(PYTHON_CLIENT, 'tests/requirements-integrations.txt');
+const INSTALL_TIMEOUT_MS = 1_800_000;
 
 export interface Ran {
 	code: number;
@@ -95,17 +96,39 @@ export async function frameworksPython(): Promise<string> {
 	const ready = path.join(root, '.vapor-ready');
 	if (fs.existsSync(ready)) return python;
 	fs.mkdirSync(path.dirname(root), { recursive: true });
-	const venv = await run('python3', ['-m', 'venv', root]);
-	if (venv.code !== 0) throw new Error(`python3 -m venv ${root} failed:\n${venv.stderr}`);
-	const pip = await run(python, ['-m', 'pip', 'install', '-q', '--retries', '1', '-r', REQUIREMENTS], {
-		timeoutMs: 1_800_000
-	});
-	if (pip.code !== 0) {
-		throw new Error(
-			`Cannot install the frameworks the integration tests need (${REQUIREMENTS}) from the configured package index:\n` +
-				pip.stderr.slice(-3000)
-		);
+	// Two test files (or .ci/run's early install and a test) may ask at once: one installs,
+	// the others wait for its ready mark. A lock older than the install's own time limit
+	// was left by a killed run.
+	const lock = `${root}.lock`;
+	for (;;) {
+		try {
+			fs.mkdirSync(lock);
+			break;
+		} catch {
+			if (fs.existsSync(ready)) return python;
+			const since = fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+			if (since !== undefined && Date.now() - since > INSTALL_TIMEOUT_MS)
+				fs.rmSync(lock, { recursive: true, force: true });
+			await new Promise((resolve) => setTimeout(resolve, 1000));
+		}
 	}
-	fs.writeFileSync(ready, new Date().toISOString());
-	return python;
+	try {
+		if (fs.existsSync(ready)) return python;
+		fs.rmSync(root, { recursive: true, force: true });
+		const venv = await run('python3', ['-m', 'venv', root]);
+		if (venv.code !== 0) throw new Error(`python3 -m venv ${root} failed:\n${venv.stderr}`);
+		const pip = await run(python, ['-m', 'pip', 'install', '-q', '--retries', '1', '-r', REQUIREMENTS], {
+			timeoutMs: INSTALL_TIMEOUT_MS
+		});
+		if (pip.code !== 0) {
+			throw new Error(
+				`Cannot install the frameworks the integration tests need (${REQUIREMENTS}) from the configured package index:\n` +
+					pip.stderr.slice(-3000)
+			);
+		}
+		fs.writeFileSync(ready, new Date().toISOString());
+		return python;
+	} finally {
+		fs.rmSync(lock, { recursive: true, force: true });
+	}
 }

@@ -19,6 +19,12 @@ export const authorization = (token = TEST_TOKEN) => ({ authorization: `Bearer $
 export const BENCH_READS = { VAPOR_PUBLIC_READ: '1' };
 
 /**
+ * scrypt at 2^10 instead of 2^15 on test servers: each start hashes the admin's password and
+ * most tests sign in, about a CPU second each at the default. passwords.test.ts keeps the default.
+ */
+export const CHEAP_PASSWORDS = { VAPOR_SCRYPT_COST: '10' };
+
+/**
  * The admin every test server creates at start (VAPOR_ADMIN_USERNAME/PASSWORD); the
  * bootstrap token belongs to it. Tests of other roles add users through Settings.
  */
@@ -83,6 +89,7 @@ export async function startServer(
 			VAPOR_ADMIN_USERNAME: TEST_ADMIN.username,
 			VAPOR_ADMIN_PASSWORD: TEST_ADMIN.password,
 			VAPOR_SESSION_COOKIE: sessionCookieName(chosenPort),
+			...CHEAP_PASSWORDS,
 			// As `npm start` and the Dockerfile set it: room for 10,000 points in one request.
 			BODY_SIZE_LIMIT: '4M',
 			...env

@@ -19,4 +19,10 @@ describe('readConfig flags', () => {
 	it('stops on VAPOR_READ_TOKEN_REQUIRED, which VAPOR_AUTH replaced, saying so', () => {
 		expect(() => readConfig({ VAPOR_READ_TOKEN_REQUIRED: '1' })).toThrow(/VAPOR_READ_TOKEN_REQUIRED is gone/);
 	});
+
+	it('hashes passwords at scrypt 2^15 unless VAPOR_SCRYPT_COST says otherwise, within 10–20', () => {
+		expect(readConfig({}).scryptCost).toBe(15);
+		expect(readConfig({ VAPOR_SCRYPT_COST: '10' }).scryptCost).toBe(10);
+		expect(() => readConfig({ VAPOR_SCRYPT_COST: '4' })).toThrow(/VAPOR_SCRYPT_COST/);
+	});
 });

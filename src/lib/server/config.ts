@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { looksLikeToken } from './auth/tokens';
 import { isRole, type Role } from './auth/roles';
+import { DEFAULT_PASSWORD_COST } from './auth/passwords';
 
 /** Settings read from the environment; every variable is listed in the README. */
 export interface VaporConfig {
@@ -46,6 +47,8 @@ export interface VaporConfig {
 	instanceId: string;
 	/** VAPOR_LOST_AFTER_S: a running external job not heard from (points, heartbeats) this long is failed. */
 	lostAfterS: number;
+	/** log2 of scrypt's N for new password hashes; below 15 only for test servers. */
+	scryptCost: number;
 }
 
 export type AuthMode = 'on' | 'off' | 'proxy';
@@ -162,6 +165,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): VaporConfig {
 		dbTimeoutMs: integerSetting(env, 'VAPOR_DB_TIMEOUT_MS', 5_000, 100, 600_000),
 		diskReserveMb: integerSetting(env, 'VAPOR_DISK_RESERVE_MB', 64, 0, 1024 ** 2),
 		instanceId: instanceId(env),
-		lostAfterS: integerSetting(env, 'VAPOR_LOST_AFTER_S', 300, 1, 7 * 24 * 3600)
+		lostAfterS: integerSetting(env, 'VAPOR_LOST_AFTER_S', 300, 1, 7 * 24 * 3600),
+		scryptCost: integerSetting(env, 'VAPOR_SCRYPT_COST', DEFAULT_PASSWORD_COST, 10, 20)
 	};
 }

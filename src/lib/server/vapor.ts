@@ -9,6 +9,7 @@ import { JobDeleter } from './jobs/job-deleter';
 import { LostContactWatcher } from './jobs/lost-contact-watcher';
 import { randomBytes } from 'node:crypto';
 import { ensureEnvAdmin, hasUsers } from './auth/accounts';
+import { DEFAULT_PASSWORD_COST, setPasswordCost } from './auth/passwords';
 import { ensureBootstrapToken } from './auth/tokens.service';
 import { findUserByName } from './auth/users.repository';
 import { log } from './log';
@@ -138,6 +139,15 @@ export function startVapor(config: VaporConfig = readConfig(), { dev = false }: 
 const ENV_ADMIN_LOCK = 0x7a90_0a0d;
 
 async function prepareAccess(config: VaporConfig, db: Db, dev: boolean): Promise<void> {
+	setPasswordCost(config.scryptCost);
+	if (config.scryptCost < DEFAULT_PASSWORD_COST)
+		log.warn(
+			'VAPOR_SCRYPT_COST is below the default: new password hashes are cheaper to crack. Meant for test servers.',
+			{
+				cost: config.scryptCost,
+				default: DEFAULT_PASSWORD_COST
+			}
+		);
 	if (config.authMode === 'off') {
 		log.warn(
 			'VAPOR_AUTH=off: anyone who can reach this server can see, start, stop and create jobs and manage tokens. ' +
