@@ -1,3 +1,5 @@
+import { formatLearningRate } from '../format';
+
 /** The base models and datasets a job can be created with. */
 
 export interface CatalogueEntry {
@@ -48,4 +50,48 @@ export function modelAndDataset(job: { baseModel: string; dataset: string; sourc
 	);
 	if (named.length > 0) return named.join(' · ');
 	return 'Your own training script';
+}
+
+/** The names scripts give their hyperparameters (PyTorch, Lightning, Keras, Transformers), first match wins. */
+const CONFIG_NAMES = {
+	learningRate: ['learning_rate', 'learningRate', 'lr'],
+	batchSize: ['batch_size', 'batchSize', 'per_device_train_batch_size']
+} as const;
+
+function configNumber(config: Record<string, unknown> | undefined, names: readonly string[]): number | undefined {
+	for (const name of names) {
+		const value = config?.[name];
+		if (typeof value === 'number' && Number.isFinite(value)) return value;
+	}
+	return undefined;
+}
+
+interface SubtitleJob {
+	baseModel: string;
+	dataset: string;
+	source: string;
+	epochs: number;
+	learningRate: number;
+	batchSize: number;
+	config?: Record<string, unknown>;
+}
+
+/**
+ * The monitor's line under the title: "ResNet-18 · CIFAR-10 · 3 epochs · learning rate 3e-4 ·
+ * batch size 32". A simulated job trains with its columns. An external job's columns hold the
+ * new-job form's defaults, not what the script trains with: its learning rate and batch size
+ * come from the config it reported, and are left out when it reported none.
+ */
+export function jobSubtitle(job: SubtitleJob): string {
+	const external = job.source === 'external';
+	const learningRate = external ? configNumber(job.config, CONFIG_NAMES.learningRate) : job.learningRate;
+	const batchSize = external ? configNumber(job.config, CONFIG_NAMES.batchSize) : job.batchSize;
+	return [
+		modelAndDataset(job),
+		`${job.epochs} ${job.epochs === 1 ? 'epoch' : 'epochs'}`,
+		learningRate === undefined ? undefined : `learning rate ${formatLearningRate(learningRate)}`,
+		batchSize === undefined ? undefined : `batch size ${batchSize}`
+	]
+		.filter((part) => part !== undefined)
+		.join(' · ');
 }
