@@ -544,15 +544,11 @@ export async function runChaosSuite() {
 		const stallsOutsideFreeze = clients.map((c) => longest(c, true)).sort((a, b) => a - b);
 		const behind = clients.map((c) => (committed.get(c.jobId) ?? 0) - c.lastStep);
 		const lags = clients.map((c) => c.maxLagMs).sort((a, b) => a - b);
+		// Per client, its longest wait on connections that did not overlap the freeze (or the 5 s after it).
+		const outside = (c: Connection) =>
+			!freezeWindow || c.at > freezeWindow.to + 5_000 || c.at + (c.endedMs ?? 0) < freezeWindow.from;
 		const lagsOutsideFreeze = clients
-			.map((c) =>
-				freezeWindow &&
-				c.maxLagAt &&
-				c.maxLagAt.received >= freezeWindow.from &&
-				c.maxLagAt.committed <= freezeWindow.to + 5_000
-					? 0
-					: c.maxLagMs
-			)
+			.map((c) => Math.max(0, ...c.trace.filter(outside).map((connection) => connection.maxLagMs)))
 			.sort((a, b) => a - b);
 		const stallCauses = explainStalls(clients, started);
 		if (TRACE_DIR) {
