@@ -12,13 +12,28 @@
  * longest stall per client, 5xx answers by cause, RSS over time per instance, writer
  * retries. `--smoke` runs every kind of fault once in seconds.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { postgresProcesses, startPostgresCluster } from '../tests/support/postgres-cluster';
 import { authorization, BENCH_READS, startServer, type RunningServer } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
 import { ensureBuild } from './lib/build';
-import { envNumber, memoryMiB, onAbort, percentile, printTable, round, sleep, smokeOr } from './lib/measure';
+import {
+	cpuSeconds,
+	envNumber,
+	MachineMeter,
+	memoryMiB,
+	onAbort,
+	percentile,
+	printTable,
+	round,
+	SelfMeter,
+	sleep,
+	smokeOr
+} from './lib/measure';
 
 const MINUTES = envNumber('BENCH_CHAOS_MINUTES', 20);
 const DURATION_MS = smokeOr(MINUTES * 60_000, 12_000);
@@ -32,9 +47,26 @@ const WRITER_EVERY_MS = 500;
 const SAMPLE_MS = smokeOr(15_000, 2_000);
 /** A client's connection lasts this long (uniformly random) before the bench cuts it. */
 const CUT_AFTER_MS: [number, number] = smokeOr([3_000, 30_000], [500, 3_000]);
+/** A folder for a per-connection trace and the servers' logs (BENCH_CHAOS_TRACE=dir), to explain stalls. */
+const TRACE_DIR = process.env.BENCH_CHAOS_TRACE;
 
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 const pick = <T>(items: readonly T[]) => items[Math.floor(Math.random() * items.length)]!;
+
+/** One connection of a stream client, as the trace keeps it. */
+interface Connection {
+	at: number;
+	port: number;
+	/** HTTP status, or the connection error's code. */
+	outcome: string;
+	headersMs?: number;
+	firstPointMs?: number;
+	points: number;
+	/** The largest wait of a value delivered on this connection (receipt − commit). */
+	maxLagMs: number;
+	endedBy?: 'cut' | 'end' | 'error';
+	endedMs?: number;
+}
 
 interface Client {
 	jobId: string;
@@ -47,6 +79,11 @@ interface Client {
 	cuts: number;
 	lastPointAt: number | undefined;
 	stalls: { from: number; to: number }[];
+	/** The longest a committed value waited before this client had it: its stall, whatever the writer did. */
+	maxLagMs: number;
+	/** When that value was committed, and when it arrived. */
+	maxLagAt?: { committed: number; received: number };
+	trace: Connection[];
 	request?: http.ClientRequest;
 }
 
@@ -64,7 +101,22 @@ class Causes {
 function follow(client: Client, urls: () => string[], stopped: () => boolean, causes: Causes): void {
 	if (stopped()) return;
 	client.connects++;
-	const url = `${pick(urls())}/api/training/jobs/${client.jobId}/stream`;
+	const base = pick(urls());
+	const url = `${base}/api/training/jobs/${client.jobId}/stream`;
+	const opened = Date.now();
+	const traced: Connection = {
+		at: opened,
+		port: Number(new URL(base).port),
+		outcome: 'pending',
+		points: 0,
+		maxLagMs: 0
+	};
+	client.trace.push(traced);
+	const ended = (by: Connection['endedBy']) => {
+		if (traced.endedBy) return;
+		traced.endedBy = by;
+		traced.endedMs = Date.now() - opened;
+	};
 	const headers: Record<string, string> = { accept: 'text/event-stream' };
 	if (client.lastEventId) headers['last-event-id'] = client.lastEventId;
 	let reconnected = false;
@@ -77,10 +129,15 @@ function follow(client: Client, urls: () => string[], stopped: () => boolean, ca
 	};
 	const request = http.get(url, { headers, agent: false }, (response) => {
 		const status = response.statusCode ?? 0;
+		traced.outcome = String(status);
+		traced.headersMs = Date.now() - opened;
 		if (status >= 500) causes.add(`stream ${status}`);
 		if (status !== 200) {
 			response.resume();
-			response.on('end', reconnect);
+			response.on('end', () => {
+				ended('end');
+				reconnect();
+			});
 			return;
 		}
 		const parser = new SseParser();
@@ -92,8 +149,17 @@ function follow(client: Client, urls: () => string[], stopped: () => boolean, ca
 				const now = Date.now();
 				if (client.lastPointAt !== undefined) client.stalls.push({ from: client.lastPointAt, to: now });
 				client.lastPointAt = now;
-				for (const { step } of JSON.parse(event.data) as { step: number }[]) {
+				traced.firstPointMs ??= now - opened;
+				for (const { step, recordedAt } of JSON.parse(event.data) as { step: number; recordedAt: string }[]) {
 					client.points++;
+					traced.points++;
+					const committed = Date.parse(recordedAt);
+					const lag = now - committed;
+					if (lag > traced.maxLagMs) traced.maxLagMs = lag;
+					if (step > client.lastStep && lag > client.maxLagMs) {
+						client.maxLagMs = lag;
+						client.maxLagAt = { committed, received: now };
+					}
 					if (step <= client.lastStep) client.duplicated++;
 					else {
 						client.lost += step - client.lastStep - 1;
@@ -102,10 +168,21 @@ function follow(client: Client, urls: () => string[], stopped: () => boolean, ca
 				}
 			}
 		});
-		response.on('end', reconnect);
-		response.on('error', reconnect);
+		response.on('end', () => {
+			ended('end');
+			reconnect();
+		});
+		response.on('error', () => {
+			ended('error');
+			reconnect();
+		});
 	});
 	request.on('error', (error: NodeJS.ErrnoException) => {
+		// Our own cut of a request still waiting for its answer is no failure of the server's
+		// (it was counted as a connection reset before): it is a slow answer, counted apart.
+		if (traced.endedBy === 'cut') return;
+		if (traced.outcome === 'pending') traced.outcome = error.code ?? error.message;
+		ended('error');
 		if (!stopped()) causes.add(`stream connect ${error.code ?? error.message}`);
 		reconnect();
 	});
@@ -113,6 +190,11 @@ function follow(client: Client, urls: () => string[], stopped: () => boolean, ca
 	const cut = setTimeout(
 		() => {
 			client.cuts++;
+			ended('cut');
+			if (traced.outcome === 'pending') {
+				traced.outcome = 'no answer before the cut';
+				causes.add('stream: no answer before the bench cut it');
+			}
 			request.destroy();
 			reconnect();
 		},
@@ -154,6 +236,68 @@ async function write(writer: Writer, urls: () => string[], stopped: () => boolea
 		writer.acked += WRITER_BATCH;
 		await sleep(WRITER_EVERY_MS);
 	}
+}
+
+/**
+ * For each client's longest wait (a value committed at `committed`, received at `received`),
+ * what its connections did meanwhile: the answer to "is it the server or the client?".
+ *  - "connected, no live points": one connection was open and answered 200 for most of the
+ *    wait, yet the value did not come (the server did not send it live);
+ *  - "connecting": the wait was spent on failed attempts (refused, reset, 5xx) or on
+ *    connections that had no answer yet;
+ *  - "history slow": connections answered but took long to send their first point.
+ */
+function explainStalls(clients: Client[], started: number) {
+	const kinds = new Map<string, { clients: number; longestMs: number[] }>();
+	const examples: unknown[] = [];
+	for (const client of clients) {
+		if (!client.maxLagAt || client.maxLagMs < 5_000) continue;
+		const { committed, received } = client.maxLagAt;
+		const during = client.trace.filter((c) => c.at < received && c.at + (c.endedMs ?? Infinity) > committed);
+		const overlap = (c: Connection) =>
+			Math.max(0, Math.min(received, c.at + (c.endedMs ?? received - c.at)) - Math.max(committed, c.at));
+		const openMs = during
+			.filter((c) => c.outcome === '200')
+			.reduce((sum, c) => sum + Math.max(0, overlap(c) - (c.firstPointMs ?? c.endedMs ?? 0)), 0);
+		const historyMs = during
+			.filter((c) => c.outcome === '200')
+			.reduce((sum, c) => sum + Math.min(overlap(c), c.firstPointMs ?? c.endedMs ?? 0), 0);
+		const failed = during.filter((c) => c.outcome !== '200');
+		const wait = received - committed;
+		const kind =
+			openMs > wait / 2
+				? 'connected, no live points'
+				: historyMs > wait / 2
+					? 'history slow'
+					: `connecting (${[...new Set(failed.map((c) => c.outcome))].join(', ') || 'no attempt'})`;
+		const entry = kinds.get(kind) ?? { clients: 0, longestMs: [] };
+		entry.clients++;
+		entry.longestMs.push(wait);
+		kinds.set(kind, entry);
+		if (examples.length < 5 && wait > 20_000)
+			examples.push({
+				jobId: client.jobId,
+				waitMs: wait,
+				committedAtS: round((committed - started) / 1000),
+				connections: during.map((c) => ({ ...c, at: round((c.at - started) / 1000) }))
+			});
+	}
+	if (examples.length) console.log('  examples of long waits:', JSON.stringify(examples, null, 1));
+	return Object.fromEntries(
+		[...kinds].map(([kind, { clients, longestMs }]) => [
+			kind,
+			{
+				clients,
+				p50Ms: Math.round(
+					percentile(
+						longestMs.sort((a, b) => a - b),
+						50
+					)
+				),
+				maxMs: Math.max(...longestMs)
+			}
+		])
+	);
 }
 
 type Fault = { atMs: number; kind: 'kill' | 'postgres restart' | 'freeze' };
@@ -240,7 +384,9 @@ export async function runChaosSuite() {
 				connects: 0,
 				cuts: 0,
 				lastPointAt: undefined,
-				stalls: []
+				stalls: [],
+				maxLagMs: 0,
+				trace: []
 			};
 			clients.push(client);
 			follow(client, urls, stopped, causes);
@@ -252,9 +398,37 @@ export async function runChaosSuite() {
 				`faults: ${faults.map((f) => `${f.kind} at ${Math.round(f.atMs / 1000)} s`).join(', ')}`
 		);
 		const started = Date.now();
-		const samples: { atS: number; rssMiB: number[] }[] = [];
+		const samples: {
+			atS: number;
+			rssMiB: number[];
+			cpuPercent?: { servers: number[]; postgres: number; bench: number; machine: number };
+			benchLoopDelayMs?: { p99: number; max: number };
+			delivered?: number;
+		}[] = [];
+		// Whether the bench's own process keeps up (300 clients in one Node process): its CPU and event-loop delay.
+		const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+		loopDelay.enable();
+		const selfMeter = new SelfMeter();
+		const machineMeter = new MachineMeter();
+		machineMeter.start();
+		let lastCpu = new Map<number, number>();
+		let lastCpuAt = performance.now();
+		let lastDelivered = 0;
+		const processCpu = () => {
+			const now = new Map<number, number>();
+			for (const pid of [...servers.map((s) => s.process.pid!), ...postgresProcesses(cluster.dataDir)])
+				now.set(pid, cpuSeconds(pid) ?? 0);
+			return now;
+		};
+		lastCpu = processCpu();
 		let nextSample = SAMPLE_MS;
 		const crashes: { atS: number; exit: string; output: string }[] = [];
+		let incarnation = 0;
+		/** Keeps a server's log in the trace folder before it is replaced. */
+		const keepLog = (server: RunningServer) => {
+			if (TRACE_DIR)
+				fs.writeFileSync(path.join(TRACE_DIR, `server-${server.port}-${++incarnation}.log`), server.output());
+		};
 		const sample = async () => {
 			// An instance that exited on its own is a finding: recorded with its last words, then restarted.
 			for (const [index, server] of servers.entries()) {
@@ -263,12 +437,41 @@ export async function runChaosSuite() {
 				const output = server.output().split('\n').slice(-15).join('\n');
 				crashes.push({ atS: Math.round((Date.now() - started) / 1000), exit: String(exitCode ?? signalCode), output });
 				console.log(`  an instance exited by itself (${exitCode ?? signalCode}):\n${output}`);
+				keepLog(server);
 				servers[index] = await startServer(env, { port: server.port });
 			}
 			const rssMiB = servers.map((s) => round(memoryMiB(s.process.pid!).rss));
-			samples.push({ atS: Math.round((Date.now() - started) / 1000), rssMiB });
+			const seconds = (performance.now() - lastCpuAt) / 1000;
+			const cpu = processCpu();
+			// A process born in the window (a restarted instance, new backends) counts from 0.
+			const used = (pid: number) => (100 * ((cpu.get(pid) ?? 0) - (lastCpu.get(pid) ?? 0))) / seconds;
+			const postgresPids = [...cpu.keys()].filter((pid) => !servers.some((s) => s.process.pid === pid));
+			const cpuPercent = {
+				servers: servers.map((s) => Math.round(used(s.process.pid!))),
+				postgres: Math.round(postgresPids.reduce((sum, pid) => sum + used(pid), 0)),
+				bench: Math.round(selfMeter.stop()),
+				machine: Math.round(machineMeter.stop())
+			};
+			lastCpu = cpu;
+			lastCpuAt = performance.now();
+			selfMeter.start();
+			machineMeter.start();
+			const benchLoopDelayMs = { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) };
+			loopDelay.reset();
 			const points = clients.reduce((sum, c) => sum + c.points, 0);
-			console.log(`  ${samples.at(-1)!.atS} s: RSS ${rssMiB.join(' / ')} MiB, ${points} points delivered`);
+			samples.push({
+				atS: Math.round((Date.now() - started) / 1000),
+				rssMiB,
+				cpuPercent,
+				benchLoopDelayMs,
+				delivered: points - lastDelivered
+			});
+			lastDelivered = points;
+			console.log(
+				`  ${samples.at(-1)!.atS} s: RSS ${rssMiB.join(' / ')} MiB, ${points} points delivered; CPU % servers ` +
+					`${cpuPercent.servers.join(' / ')}, postgres ${cpuPercent.postgres}, bench ${cpuPercent.bench}, ` +
+					`machine ${cpuPercent.machine}; bench loop delay p99 ${benchLoopDelayMs.p99} ms, max ${benchLoopDelayMs.max} ms`
+			);
 		};
 		// Every scheduled fault happens, even when a restart on a loaded machine ran late.
 		while (Date.now() - started < DURATION_MS || faults.length > 0) {
@@ -281,9 +484,11 @@ export async function runChaosSuite() {
 					const index = Math.floor(Math.random() * servers.length);
 					const victim = servers[index]!;
 					await victim.kill();
+					keepLog(victim);
 					servers[index] = await startServer(env, { port: victim.port });
 				} else if (fault.kind === 'postgres restart') {
-					cluster.restart();
+					// In the background: a blocking pg_ctl would stop this process's clients from reading too.
+					await cluster.restartInBackground();
 				} else {
 					const pids = postgresProcesses(cluster.dataDir);
 					for (const pid of pids) process.kill(pid, 'SIGSTOP');
@@ -338,6 +543,26 @@ export async function runChaosSuite() {
 		const stalls = clients.map((c) => longest(c, false)).sort((a, b) => a - b);
 		const stallsOutsideFreeze = clients.map((c) => longest(c, true)).sort((a, b) => a - b);
 		const behind = clients.map((c) => (committed.get(c.jobId) ?? 0) - c.lastStep);
+		const lags = clients.map((c) => c.maxLagMs).sort((a, b) => a - b);
+		// Per client, its longest wait on connections that did not overlap the freeze (or the 5 s after it).
+		const outside = (c: Connection) =>
+			!freezeWindow || c.at > freezeWindow.to + 5_000 || c.at + (c.endedMs ?? 0) < freezeWindow.from;
+		const lagsOutsideFreeze = clients
+			.map((c) => Math.max(0, ...c.trace.filter(outside).map((connection) => connection.maxLagMs)))
+			.sort((a, b) => a - b);
+		const stallCauses = explainStalls(clients, started);
+		if (TRACE_DIR) {
+			for (const server of servers) keepLog(server);
+			fs.writeFileSync(
+				path.join(TRACE_DIR, 'clients.json'),
+				JSON.stringify(
+					clients.map((c) => ({ jobId: c.jobId, maxLagMs: c.maxLagMs, maxLagAt: c.maxLagAt, trace: c.trace })),
+					null,
+					0
+				)
+			);
+			fs.writeFileSync(path.join(TRACE_DIR, 'samples.json'), JSON.stringify({ started, faultsDone, samples }, null, 1));
+		}
 		const figures = {
 			minutes: round(DURATION_MS / 60_000, 2),
 			jobs: JOBS,
@@ -364,6 +589,17 @@ export async function runChaosSuite() {
 				p95: Math.round(percentile(stallsOutsideFreeze, 95)),
 				max: stallsOutsideFreeze.at(-1) ?? 0
 			},
+			longestWaitOfACommittedValuePerClientMs: {
+				p50: Math.round(percentile(lags, 50)),
+				p95: Math.round(percentile(lags, 95)),
+				max: lags.at(-1) ?? 0
+			},
+			longestWaitOutsideFreezeMs: {
+				p50: Math.round(percentile(lagsOutsideFreeze, 50)),
+				p95: Math.round(percentile(lagsOutsideFreeze, 95)),
+				max: lagsOutsideFreeze.at(-1) ?? 0
+			},
+			longestWaitsByWhatTheClientWasDoing: stallCauses,
 			serverErrorsByCause: causes.toJSON(),
 			rssMiB: samples
 		};
@@ -379,7 +615,10 @@ export async function runChaosSuite() {
 			`delivered ${figures.pointsDelivered}; lost ${figures.lost}; duplicated ${figures.duplicated}; ` +
 				`behind at end ${figures.clientsBehindCommittedAtEnd}; writer retries ${figures.writerRetries}; ` +
 				`writer jobs not exactly as acknowledged ${writerMismatch}; longest stall per client ` +
-				`${JSON.stringify(figures.longestStallPerClientMs)} (outside the freeze ` +
+				`${JSON.stringify(figures.longestStallPerClientMs)}; longest wait of a committed value per client ` +
+				`${JSON.stringify(figures.longestWaitOfACommittedValuePerClientMs)} (outside the freeze ` +
+				`${JSON.stringify(figures.longestWaitOutsideFreezeMs)}); the longest waits by what the client was doing ` +
+				`${JSON.stringify(stallCauses)}; gaps between points (outside the freeze ` +
 				`${JSON.stringify(figures.longestStallPerClientOutsideFreezeMs)}); 5xx/failures ${JSON.stringify(figures.serverErrorsByCause)}`
 		);
 		if (figures.lost > 0 || figures.duplicated > 0 || writerMismatch > 0 || crashes.length > 0)

@@ -18,11 +18,16 @@ export const init: ServerInit = async () => {
 		// stack of ours); under the chaos bench one such ECONNRESET reached no handler and
 		// killed an instance right after a PostgreSQL restart. Logged, and the process goes
 		// on: every caller retries or answers 503. Anything else still crashes, as before.
-		process.on('unhandledRejection', (reason) => {
+		process.on('unhandledRejection', (reason, promise) => {
 			if (!isDatabaseUnavailable(reason)) throw reason;
+			const error = reason as NodeJS.ErrnoException & { query?: string };
 			log.error('a database connection failed with no one waiting for it; going on', {
 				error: reason,
-				stack: (reason as Error)?.stack
+				stack: error?.stack,
+				// Which promise it was (a postgres.js Query names its SQL; a bare socket error its syscall).
+				promise: promise?.constructor?.name,
+				sql: (promise as { strings?: string[] }).strings?.join('$?').slice(0, 200) ?? error?.query?.slice(0, 200),
+				syscall: error?.syscall
 			});
 		});
 		// adapter-node stops taking requests on these signals but waits for open

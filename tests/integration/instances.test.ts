@@ -4,7 +4,7 @@ import { migrations } from '../../migrations';
 import { apiClient, stepsUpTo } from '../support/api-client';
 import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster';
 import { startServer, type RunningServer } from '../support/server';
-import { readStream, stepsOf } from '../support/sse-client';
+import { openStream, readStream, stepsOf } from '../support/sse-client';
 import { waitFor } from '../support/wait';
 
 // Several instances need real Postgres: the embedded database is one process by design
@@ -214,5 +214,64 @@ describe('two instances on one Postgres', () => {
 		// Within 2 s of the database's return on a quiet machine; it took ~16 s before (postgres.js's backoff).
 		expect(delay).toBeLessThan(3_000);
 		expect(arrivals.map((arrival) => arrival.step)).toEqual(stepsUpTo(posted));
+	}, 120_000);
+
+	it('a newly started instance relays a long job live from its next batch, not by replaying its history from step 1', async () => {
+		// The chaos soak's stalls: an instance restarted after a SIGKILL read every other job's
+		// history from position 0, 10,000 rows per notification, and its streams got no live
+		// point until that replay had passed the present.
+		const writer = apiClient(a.url);
+		const job = await writer.createJob({
+			name: 'long history, relayed by a new instance',
+			source: 'external',
+			baseModel: 'script',
+			dataset: 'iris',
+			stepsPerEpoch: 100_000
+		});
+		const history = 30_000;
+		for (let from = 1; from <= history; from += 10_000)
+			await writer.postPoints(
+				job.id,
+				Array.from({ length: 10_000 }, (_, i) => ({ step: from + i, loss: 1 / (from + i) }))
+			);
+
+		const c = await startServer(env(cluster.url));
+		try {
+			const arrivals: number[] = [];
+			const waiters: { step: number; resolve: () => void }[] = [];
+			const arrived = (step: number) =>
+				new Promise<void>((resolve) => {
+					if (arrivals.includes(step)) resolve();
+					else waiters.push({ step, resolve });
+				});
+			let seen = 0;
+			const { opened, result } = openStream(`${c.url}/api/training/jobs/${job.id}/stream?after=${history}`, {
+				timeoutMs: 60_000,
+				stopWhen: (s) => {
+					const steps = stepsOf(s.events);
+					arrivals.push(...steps.slice(seen));
+					seen = steps.length;
+					for (const waiter of waiters.filter((w) => arrivals.includes(w.step))) waiter.resolve();
+					return arrivals.includes(history + 4);
+				}
+			});
+			await opened;
+			for (let step = history + 1; step <= history + 4; step++) {
+				await writer.postPoints(job.id, [{ step, loss: 1 / step }]);
+				let timer: NodeJS.Timeout | undefined;
+				const late = new Promise<never>((_, reject) => {
+					timer = setTimeout(
+						() => reject(new Error(`step ${step} did not reach C's stream live; it had ${arrivals.join(', ')}`)),
+						5_000
+					);
+				});
+				// Each point is on C's stream before the next is posted: only the relay can bring it.
+				await Promise.race([arrived(step), late]).finally(() => clearTimeout(timer));
+			}
+			await result;
+			expect(arrivals).toEqual([history + 1, history + 2, history + 3, history + 4]);
+		} finally {
+			await c.stop();
+		}
 	}, 120_000);
 });

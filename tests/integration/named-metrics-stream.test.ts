@@ -167,4 +167,60 @@ describe.each(BACKENDS)('named-metrics stream (%s)', (backend) => {
 			[3, 0.8, 0.5]
 		]);
 	});
+
+	it("reads today's history in one statement per page, each point with its accuracy, also one posted apart", async () => {
+		// A reconnect storm is hundreds of clients reading history at once on the request pool:
+		// a page cost four statements (both key rows, the values, the companion's), and the
+		// pool queued the clients behind each other for seconds in the chaos soak.
+		const job = await createValidJob(handle.db, events, external);
+		await ingest(
+			job.id,
+			Array.from({ length: 10 }, (_, i) => ({ step: i + 1, key: 'train/loss', value: 1 }))
+		);
+		// The first ten accuracies in rows of their own, as a script that logs them apart does.
+		await ingest(
+			job.id,
+			Array.from({ length: 10 }, (_, i) => ({ step: i + 1, key: 'train/accuracy', value: 0.25 }))
+		);
+		await ingest(
+			job.id,
+			Array.from({ length: 2_990 }, (_, i) => ({
+				step: i + 11,
+				metrics: { 'train/loss': 0.5, 'train/accuracy': 0.75 }
+			}))
+		);
+		let statements = 0;
+		const counted: StreamDeps = {
+			...deps,
+			db: handle.db.withPlugin({
+				transformQuery: (args) => (statements++, args.node),
+				transformResult: async (args) => args.result
+			}),
+			options: { ...deps.options, historyBatch: 1_000 }
+		};
+		const abort = new AbortController();
+		const response = await openJobStream(counted, job.id, parseStreamPosition(null, null), abort.signal);
+		const reader = response.body!.getReader();
+		const parser = new SseParser();
+		const decoder = new TextDecoder();
+		const points: { step: number; loss: number; accuracy: number | null }[] = [];
+		let pages = 0;
+		while (points.at(-1)?.step !== 3_000) {
+			const { value, done } = await reader.read();
+			if (done) break;
+			for (const event of parser.push(decoder.decode(value, { stream: true })))
+				if (event.event === 'metrics') {
+					pages++;
+					points.push(...(JSON.parse(event.data) as typeof points));
+				}
+		}
+		abort.abort();
+		await reader.cancel().catch(() => {});
+		expect(points.map((p) => p.step)).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1));
+		expect(points.slice(0, 10).every((p) => p.loss === 1 && p.accuracy === 0.25)).toBe(true);
+		expect(points.slice(10).every((p) => p.loss === 0.5 && p.accuracy === 0.75)).toBe(true);
+		// Pages of 16, 32, … up to 1,000: eight. The job and both key rows once (two statements), then one per page.
+		expect(pages).toBe(8);
+		expect(statements).toBeLessThanOrEqual(2 + pages + 1);
+	});
 });

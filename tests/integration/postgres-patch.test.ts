@@ -37,3 +37,32 @@ describe('postgres.js with a reserved connection whose backend is terminated (po
 		});
 	});
 });
+
+// The same patch: postgres.js drops the promise of the array-type query it runs first on
+// every new connection (porsager/postgres#1192, #1205). A connection reset at that moment
+// was an unhandled rejection: the ECONNRESET that crashed a Vapor instance right after a
+// PostgreSQL restart under the chaos bench.
+describe('postgres.js with a connection reset while it fetches array types (porsager/postgres#1192)', () => {
+	let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+	beforeAll(async () => {
+		database = await createPostgresDatabase();
+	});
+	afterAll(async () => {
+		await database?.drop();
+	});
+
+	it('fails only the query that was waiting, the process lives on, and the next connection works', async () => {
+		const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+			execFile(
+				process.execPath,
+				[path.resolve('tests/support/type-fetch-repro.mjs'), database.url],
+				{ timeout: 30_000 },
+				(error, stdout, stderr) =>
+					resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+			);
+		});
+		expect(result.stderr).not.toMatch(/ECONNRESET/);
+		expect(result.code, result.stderr).toBe(0);
+		expect(JSON.parse(result.stdout)).toEqual({ resets: 1, first: 'ECONNRESET', after: 42 });
+	});
+});

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,6 +12,8 @@ export interface PostgresCluster {
 	port: number;
 	dataDir: string;
 	restart(): void;
+	/** restart() without blocking this process's event loop (a bench's clients keep reading meanwhile). */
+	restartInBackground(): Promise<void>;
 	/** Stops the server but keeps its data, for outage tests; startServerOnly() brings it back. */
 	stopServerOnly(): void;
 	startServerOnly(): void;
@@ -36,9 +38,22 @@ function clusterUser(): string | undefined {
 	return hasPostgresUser ? 'postgres' : 'nobody';
 }
 
+function commandOf(user: string | undefined, command: string, args: string[]): [string, string[]] {
+	return user ? ['runuser', ['-u', user, '--', command, ...args]] : [command, args];
+}
+
 function run(user: string | undefined, command: string, args: string[]) {
-	const [file, fileArgs] = user ? ['runuser', ['-u', user, '--', command, ...args]] : [command, args];
+	const [file, fileArgs] = commandOf(user, command, args);
 	execFileSync(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function runInBackground(user: string | undefined, command: string, args: string[]): Promise<void> {
+	const [file, fileArgs] = commandOf(user, command, args);
+	return new Promise((resolve, reject) =>
+		execFile(file, fileArgs, (error, _stdout, stderr) =>
+			error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve()
+		)
+	);
 }
 
 /** A throwaway cluster on a free port in a temp folder (under `parent`, e.g. a small volume); stop() removes it. */
@@ -75,6 +90,19 @@ export async function startPostgresCluster({
 		port,
 		dataDir,
 		restart: () => pgCtl('-m', 'fast', '-o', options, '-l', logFile, 'restart'),
+		restartInBackground: () =>
+			runInBackground(user, path.join(PG_BIN, 'pg_ctl'), [
+				'-D',
+				dataDir,
+				'-w',
+				'-m',
+				'fast',
+				'-o',
+				options,
+				'-l',
+				logFile,
+				'restart'
+			]),
 		stopServerOnly: () => pgCtl('-m', 'fast', 'stop'),
 		startServerOnly: start,
 		stop() {

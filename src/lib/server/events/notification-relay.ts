@@ -81,11 +81,19 @@ export class NotificationRelay {
 	async #publishPoints(entries: [string, number][]): Promise<void> {
 		const fresh = entries.filter(([jobId, position]) => position > (this.#lastPosition.get(jobId) ?? 0));
 		if (fresh.length === 0) return;
-		await this.#readAndPublish(fresh.map(([jobId, position]) => [jobId, this.#lastPosition.get(jobId) ?? 0, position]));
+		await this.#readAndPublish(fresh.map(([jobId, position]) => [jobId, this.#lastPosition.get(jobId), position]));
 	}
 
-	/** Rows of each job with after < position ≤ upTo (at most CATCH_UP_LIMIT per job), published in order. */
-	async #readAndPublish(ranges: [string, number, number][]): Promise<number> {
+	/**
+	 * Rows of each job with after < position ≤ upTo (at most CATCH_UP_LIMIT per job), published
+	 * in order. A job this bus has no position of yet (`after` undefined: this instance just
+	 * started, or never had a point of it) gets its newest row only: streams read history
+	 * themselves and fill any gap before a live row from the database, so nobody here needs
+	 * the old rows. Reading them from position 0 (as before) replayed a long job's whole
+	 * history 10,000 rows per notification, and the streams of a restarted instance got no
+	 * live point until the replay reached the present (minutes in the chaos soak).
+	 */
+	async #readAndPublish(ranges: [string, number | undefined, number][]): Promise<number> {
 		const { rows } = await sql<{
 			job_id: string;
 			primary_metric: string;
@@ -100,12 +108,13 @@ export class NotificationRelay {
 					join metric_keys k on k.job_id = n.job_id and k.key_no = v.key_no) as entries
 			from unnest(
 				${ranges.map(([jobId]) => jobId)}::uuid[],
-				${ranges.map(([, after]) => after)}::integer[],
+				${ranges.map(([, after]) => after ?? null)}::integer[],
 				${ranges.map(([, , upTo]) => upTo)}::integer[]
 			) as n(job_id, after_position, up_to)
 			join jobs j on j.id = n.job_id
 			cross join lateral (
-				select * from metric_rows where job_id = n.job_id and position > n.after_position and position <= n.up_to
+				select * from metric_rows where job_id = n.job_id
+					and position > coalesce(n.after_position, least(n.up_to, j.metric_position) - 1) and position <= n.up_to
 				order by position limit ${CATCH_UP_LIMIT}
 			) r
 			order by n.job_id, r.position`.execute(this.db);
@@ -141,7 +150,7 @@ export class NotificationRelay {
 		const jobIds = [...new Set([...this.#lastPosition.keys(), ...this.#lastStatus.keys()])];
 		if (jobIds.length === 0) return;
 		const read = await this.#readAndPublish(
-			jobIds.map((id) => [id, this.#lastPosition.get(id) ?? 0, 2 ** 31 - 1] as [string, number, number])
+			jobIds.map((id) => [id, this.#lastPosition.get(id), 2 ** 31 - 1] as [string, number | undefined, number])
 		);
 		for (const jobId of jobIds) {
 			const row = await findJob(this.db, jobId);

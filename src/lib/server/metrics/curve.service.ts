@@ -4,10 +4,12 @@ import {
 	countValues,
 	listKeyDownsampled,
 	listKeyValues,
+	listKeyValuesWithCompanion,
 	findKey,
 	valuesAtSteps,
 	MAX_PAGE_SIZE
 } from './metrics.repository';
+import type { MetricKeyRow } from './metrics.table';
 import { BLOCK_STEPS } from './metric-key-blocks.repository';
 import { blockAlignedGrid, evenGrid } from '../../training/downsample';
 import type { MetricPoint } from '../../training/job';
@@ -120,16 +122,50 @@ export async function readCurve(
 	return withCompanion(db, job.id, job.primaryMetric, values);
 }
 
-/** A page of today's points: the primary metric's values after `afterStep`, with the companion's. */
+/** The key rows a page of today's points reads: the primary metric and its companion (accuracy). */
+export interface PointKeys {
+	primary: MetricKeyRow | undefined;
+	companion: MetricKeyRow | undefined;
+}
+
+/** Both key rows in one statement. A stream finds them once, not once per history page. */
+export async function findPointKeys(db: Db, job: { id: string; primaryMetric: string }): Promise<PointKeys> {
+	const companion = companionKey(job.primaryMetric);
+	const rows = await db
+		.selectFrom('metric_keys')
+		.selectAll()
+		.where('job_id', '=', job.id)
+		.where('key', 'in', companion === undefined ? [job.primaryMetric] : [job.primaryMetric, companion])
+		.execute();
+	return {
+		primary: rows.find((row) => row.key === job.primaryMetric),
+		companion: companion === undefined ? undefined : rows.find((row) => row.key === companion)
+	};
+}
+
+/**
+ * A page of today's points: the primary metric's values after `afterStep`, with the
+ * companion's. `keys` from findPointKeys() saves that statement (the keys are looked up
+ * again while one of them does not exist yet: a script may send accuracy only later).
+ */
 export async function listPoints(
 	db: Db,
 	job: { id: string; primaryMetric: string },
-	{ afterStep = 0, limit = MAX_PAGE_SIZE }: { afterStep?: number; limit?: number } = {}
+	{ afterStep = 0, limit = MAX_PAGE_SIZE }: { afterStep?: number; limit?: number } = {},
+	keys?: PointKeys
 ): Promise<MetricPoint[]> {
-	const row = await findKey(db, job.id, job.primaryMetric);
-	if (!row) return [];
-	const values = await listKeyValues(db, job.id, row, { afterStep, limit });
-	return withCompanion(db, job.id, job.primaryMetric, values);
+	const known = keys?.primary !== undefined && (keys.companion || companionKey(job.primaryMetric) === undefined);
+	const { primary, companion } = known ? keys! : await findPointKeys(db, job);
+	if (keys && !known) Object.assign(keys, { primary, companion });
+	if (!primary) return [];
+	const values = await listKeyValuesWithCompanion(db, job.id, primary, companion?.key_no, { afterStep, limit });
+	return values.map((v) => ({
+		step: v.step,
+		epoch: v.epoch,
+		loss: rawValue(v),
+		accuracy: v.companion,
+		recordedAt: v.recordedAt
+	}));
 }
 
 /**

@@ -124,6 +124,37 @@ export async function valuesAtSteps(
 	return new Map(rows.map((row) => [row.step, row.value]));
 }
 
+/**
+ * A page of one key's values after `afterStep` with, for each, the companion key's value
+ * at the same step (null when it has none): today's points in ONE statement. It was four
+ * (both key rows, then the values, then the companion's at those steps) per page, and a
+ * reconnect storm of stream clients, each reading its history page by page on the request
+ * pool, queued behind its own reads for seconds.
+ */
+export async function listKeyValuesWithCompanion(
+	db: Db,
+	jobId: string,
+	key: { key: string; key_no: number },
+	companionNo: number | undefined,
+	{ afterStep = 0, limit = MAX_PAGE_SIZE }: { afterStep?: number; limit?: number }
+): Promise<(MetricValue & { companion: number | null })[]> {
+	const { rows } = await sql<ValueRow & { companion: number | null }>`
+		select r.step, r.epoch, r.recorded_at, v.value,
+			-- Usually in the same row; a script may have posted it apart (the same step, another row).
+			coalesce(
+				(select c.value from unnest(r.keys, r.vals) as c(key_no, value) where c.key_no = ${companionNo ?? null}::integer),
+				(select c.value from metric_rows o cross join lateral unnest(o.keys, o.vals) as c(key_no, value)
+					where ${companionNo ?? null}::integer is not null and o.job_id = r.job_id and o.step = r.step
+						and o.position <> r.position and c.key_no = ${companionNo ?? null}::integer
+					limit 1)
+			) as companion
+		from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
+		where r.job_id = ${jobId} and r.step > ${afterStep} and v.key_no = ${key.key_no}
+		order by r.step
+		limit ${limit}`.execute(db);
+	return rows.map((row) => ({ ...toMetricValue({ ...row, key: key.key }), companion: row.companion }));
+}
+
 export interface StoredRow {
 	position: number;
 	step: number;

@@ -3,8 +3,8 @@ import type { Db } from '../db';
 import type { EventBus, JobEvent } from '../events/event-bus';
 import { getJob } from '../jobs/jobs.service';
 import { log } from '../log';
-import { listPoints } from '../metrics/curve.service';
-import { findKey, keyNames, listRowsAfter, type StoredRow } from '../metrics/metrics.repository';
+import { findPointKeys, listPoints, type PointKeys } from '../metrics/curve.service';
+import { keyNames, listRowsAfter, type StoredRow } from '../metrics/metrics.repository';
 import { historyPageSizes } from './history-pages';
 import { SseConnection, type SseOptions } from './sse-connection';
 import type { StreamPosition } from './stream-position';
@@ -39,10 +39,6 @@ function metricsFrame(points: MetricPoint[]): string {
 	return encodeMessage({ event: 'metrics', id: String(points.at(-1)!.step), data: JSON.stringify(points) });
 }
 
-async function primaryLastStep(db: Db, job: Job): Promise<number> {
-	return (await findKey(db, job.id, job.primaryMetric))?.last_step ?? 0;
-}
-
 async function lastPosition(db: Db, jobId: string): Promise<number> {
 	const { rows } = await sql<{ p: number }>`select metric_position as p from jobs where id = ${jobId}`.execute(db);
 	return rows[0]?.p ?? 0;
@@ -64,7 +60,13 @@ export async function openJobStream(
 	format: StreamFormat = { version: 1 }
 ): Promise<Response> {
 	const job = await getJob(deps.db, jobId);
-	const end = () => (format.version === 1 ? primaryLastStep(deps.db, job) : lastPosition(deps.db, job.id));
+	// Version 1 reads its key rows with its end, once, and its history pages reuse them.
+	const pointKeys: PointKeys = { primary: undefined, companion: undefined };
+	const end = async () => {
+		if (format.version !== 1) return lastPosition(deps.db, job.id);
+		Object.assign(pointKeys, await findPointKeys(deps.db, job));
+		return pointKeys.primary?.last_step ?? 0;
+	};
 	let last = await end();
 	let sent = position.kind === 'after' ? position.step : position.kind === 'latest' ? last : 0;
 	if (isTerminal(job.status) && position.kind !== 'start' && sent >= last) {
@@ -148,7 +150,7 @@ export async function openJobStream(
 				sendRows(await toRows(page));
 				if (page.length < limit) return;
 			} else {
-				const page = await retried(() => listPoints(deps.db, job, { afterStep: sent, limit }));
+				const page = await retried(() => listPoints(deps.db, job, { afterStep: sent, limit }, pointKeys));
 				if (page.length === 0 || connection.closed) return;
 				connection.send(metricsFrame(page));
 				sent = page.at(-1)!.step;
