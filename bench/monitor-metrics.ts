@@ -381,14 +381,6 @@ async function seedAll(sql: Sql, databaseUrl: string) {
 	return { manyJob, liveJob, zoomJob, compared };
 }
 
-/** For profiling by hand: the scenarios' jobs on a database of one's own, and the scenarios. */
-export const seedForDev = seedAll;
-export const scenarios = {
-	liveFrames: (...args: Parameters<typeof liveFrames>) => liveFrames(...args),
-	zoomTimes: (...args: Parameters<typeof zoomTimes>) => zoomTimes(...args),
-	manyKeys: () => manyKeys()
-};
-
 export async function measureManyMetrics(sql: Sql, databaseUrl: string, base: string, browser: Browser) {
 	const seeded = performance.now();
 	const { manyJob, liveJob, zoomJob, compared } = await seedAll(sql, databaseUrl);
