@@ -6,11 +6,11 @@
  *     stored blocks (every row read), in the same run;
  *   - the JavaScript the monitor page loads (gzip, as adapter-node serves it);
  *   - navigation to a painted chart in Chromium (the page's `vapor:chart-drawn` mark);
- *   - frame times while a 1,000,000-point job streams a point every 50 ms.
+ *   - frame times while a 1,000,000-point job streams a point every 50 ms;
+ * then the many-metrics scenarios of issue #18 (monitor-metrics.ts).
+ * BENCH_MONITOR_PARTS=5 or =18 runs one half (while working on it).
  */
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser } from '@playwright/test';
 import postgres from 'postgres';
@@ -22,6 +22,10 @@ import { authorization, startServer, BENCH_READS } from '../tests/support/server
 import { ensureBuild } from './lib/build';
 import { seedPoints } from '../tests/support/points';
 import { envNumber, onAbort, printTable, round, summarize, type Summary } from './lib/measure';
+import { javascriptShipped } from './lib/page-weight';
+import { MANY_TARGETS, measureManyMetrics } from './monitor-metrics';
+
+const PARTS = (process.env.BENCH_MONITOR_PARTS ?? '5,18').split(',');
 
 const POINTS = envNumber('BENCH_MONITOR_POINTS', 1_000_000, 2_000);
 const SPIKE_STEP = Math.round(POINTS * 0.612345);
@@ -99,33 +103,6 @@ async function readEverything(
 	return { ms: performance.now() - started, bytes, points, requests };
 }
 
-/** The monitor page's scripts, as adapter-node serves them: the precompressed .gz files. */
-async function javascriptShipped(
-	browser: Browser,
-	pageUrl: string
-): Promise<{ files: number; gzipBytes: number; rawBytes: number }> {
-	const page = await browser.newPage();
-	const scripts = new Set<string>();
-	page.on('response', (response) => {
-		if (response.request().resourceType() === 'script') scripts.add(new URL(response.url()).pathname);
-	});
-	// Not 'networkidle': the page keeps its event streams open, so the network is never idle.
-	// Every script the chart needs has loaded once the chart is drawn.
-	await page.goto(pageUrl, { waitUntil: 'load' });
-	await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, CHART_DRAWN_MARK, {
-		timeout: 30_000
-	});
-	await page.close();
-	let gzipBytes = 0;
-	let rawBytes = 0;
-	for (const script of scripts) {
-		const file = path.resolve('build/client', `.${script}`);
-		rawBytes += fs.statSync(file).size;
-		gzipBytes += fs.statSync(`${file}.gz`).size;
-	}
-	return { files: scripts.size, gzipBytes, rawBytes };
-}
-
 /** The first navigation's milestones (ms from its start), filled in by timeToDrawnChart. */
 let firstNavigation: Record<string, number> = {};
 
@@ -199,6 +176,208 @@ async function frameTimes(
 	};
 }
 
+/** The issue #5 case: one chart of a 1,000,000-point job. */
+async function measureOneMillionPoints(
+	sql: postgres.Sql,
+	cluster: { url: string },
+	server: { url: string },
+	browser: Browser
+) {
+	// Two jobs of POINTS points, committed through the write path in large batches (the
+	// simulator would take days): one completed, one running with as many steps still to go.
+	const insertStarted = performance.now();
+	const [done, live] = await sql<{ id: string }[]>`
+		insert into jobs (name, base_model, dataset, epochs, steps_per_epoch, learning_rate, batch_size, seed, status, started_at, finished_at)
+		values
+			('A million steps', 'llama-3-8b', 'openwebtext', 1000, ${POINTS / 1000}, 0.0003, 64, 7, 'completed', now() - interval '3 hours', now()),
+			('A million steps, live', 'llama-3-8b', 'openwebtext', 1000, ${(2 * POINTS) / 1000}, 0.0003, 64, 8, 'queued', null, null)
+		returning id`;
+	const stepsPerEpoch = new Map([
+		[done!.id, POINTS / 1000],
+		[live!.id, (2 * POINTS) / 1000]
+	]);
+	const startedAt = Date.now() - 3 * 3600_000;
+	for (const job of [done!, live!]) {
+		const perEpoch = stepsPerEpoch.get(job.id)!;
+		await seedPoints(cluster.url, job.id, POINTS, (step) => ({
+			epoch: Math.floor((step - 1) / perEpoch) + 1,
+			// A deterministic wobble instead of random(): the same curve in every run.
+			loss: step === SPIKE_STEP ? 25 : 2.5 / Math.sqrt(step) + 0.05 * ((Math.sin(step * 12.9898) + 1) / 2),
+			accuracy: Math.min(0.99, 0.5 + 0.5 * (1 - 1 / Math.sqrt(step))),
+			recordedAt: new Date(startedAt + step * 10)
+		}));
+	}
+	const insertSeconds = (performance.now() - insertStarted) / 1000;
+	await sql`vacuum analyze metric_rows`;
+	await sql`vacuum analyze metric_keys`;
+
+	// What the write path does a block at a time, done here all at once.
+	const handle = openDatabase({ kind: 'postgres', url: cluster.url });
+	const rollupStarted = performance.now();
+	for (const job of [done!, live!]) await rollUpCompletedBlocks(handle.db, job.id);
+	const rollupSeconds = (performance.now() - rollupStarted) / 1000;
+	await handle.close();
+
+	const metricsUrl = `${server.url}/api/training/jobs/${done!.id}/metrics`;
+	console.log(
+		`monitor: ${POINTS} points per job (insert ${round(insertSeconds)} s, block roll-up ${round(rollupSeconds)} s); history …`
+	);
+	const downsampled = await timeRequests(`${metricsUrl}?maxPoints=1000`, false, HISTORY_RUNS);
+	const downsampledGzip = await timeRequests(`${metricsUrl}?maxPoints=1000`, true, HISTORY_RUNS);
+	const spikeDrawn = (
+		JSON.parse((await get(`${metricsUrl}?maxPoints=1000`, false)).body) as {
+			metrics: { step: number; loss: number }[];
+		}
+	).metrics.some((p) => p.step === SPIKE_STEP && p.loss === 25);
+	const everything = await readEverything(server.url, done!.id);
+	await sql`delete from metric_key_blocks where job_id = ${done!.id}`;
+	const withoutBlocks = await timeRequests(`${metricsUrl}?maxPoints=1000`, false, 3);
+
+	console.log('monitor: page weight and time to a drawn chart …');
+	// The live job: the completed one has no stored blocks any more.
+	const pageUrl = `${server.url}/training/jobs/${live!.id}`;
+	const javascript = await javascriptShipped(browser, pageUrl, CHART_DRAWN_MARK);
+	const drawn = await timeToDrawnChart(browser, pageUrl);
+
+	console.log(`monitor: frame times for ${FRAME_WINDOW_MS / 1000} s while a point arrives every ${STEP_MS} ms …`);
+	await fetch(`${server.url}/api/training/jobs/${live!.id}/start`, { method: 'POST', headers: authorization() }).then(
+		(r) => {
+			if (!r.ok) throw new Error(`start → ${r.status}`);
+		}
+	);
+	const frames = await frameTimes(browser, pageUrl);
+	// Its simulator ticks would load the machine for the scenarios that follow.
+	await fetch(`${server.url}/api/training/jobs/${live!.id}/stop`, { method: 'POST', headers: authorization() });
+
+	const kb = (bytes: number) => round(bytes / 1024, 1);
+	const figures = {
+		points: POINTS,
+		insertSeconds: round(insertSeconds),
+		rollupSeconds: round(rollupSeconds),
+		history: {
+			maxPoints1000: { ms: downsampled.ms, kB: kb(downsampled.bytes), points: downsampled.points },
+			maxPoints1000Gzip: { ms: downsampledGzip.ms, kB: kb(downsampledGzip.bytes) },
+			maxPoints1000WithoutBlocks: { ms: withoutBlocks.ms, kB: kb(withoutBlocks.bytes) },
+			everyPoint: {
+				ms: round(everything.ms),
+				kB: kb(everything.bytes),
+				points: everything.points,
+				requests: everything.requests
+			},
+			spikeDrawn
+		},
+		javascript: { files: javascript.files, gzipKB: kb(javascript.gzipBytes), rawKB: kb(javascript.rawBytes) },
+		navigationToDrawnChartMs: drawn,
+		firstNavigation,
+		liveFrames: {
+			windowSeconds: FRAME_WINDOW_MS / 1000,
+			frameMs: frames.frames,
+			framesOver50Ms: frames.over50,
+			stepsAdvanced: frames.stepsAdvanced
+		},
+		targets: TARGETS
+	};
+
+	printTable([
+		{
+			measure: 'maxPoints=1000 (blocks)',
+			p50: round(downsampled.ms.p50),
+			p99: round(downsampled.ms.p99),
+			kB: kb(downsampled.bytes),
+			target: '< 150 ms, < 100 kB'
+		},
+		{
+			measure: 'maxPoints=1000 (blocks, gzip)',
+			p50: round(downsampledGzip.ms.p50),
+			p99: round(downsampledGzip.ms.p99),
+			kB: kb(downsampledGzip.bytes),
+			target: ''
+		},
+		{
+			measure: 'maxPoints=1000 (no blocks)',
+			p50: round(withoutBlocks.ms.p50),
+			p99: round(withoutBlocks.ms.p99),
+			kB: kb(withoutBlocks.bytes),
+			target: ''
+		},
+		{
+			measure: `every point (${everything.requests} pages)`,
+			p50: round(everything.ms),
+			p99: '',
+			kB: kb(everything.bytes),
+			target: ''
+		},
+		{ measure: 'monitor JS (gzip)', p50: '', p99: '', kB: kb(javascript.gzipBytes), target: '< 150 kB' },
+		{
+			measure: 'navigation → drawn chart',
+			p50: round(drawn.p50),
+			p99: round(drawn.max),
+			kB: '',
+			target: '< 1000 ms'
+		},
+		{
+			measure: `live frames (${frames.frames.count})`,
+			p50: round(frames.frames.p50),
+			p99: round(frames.frames.p99),
+			kB: '',
+			target: `max ${round(frames.frames.max)} ms, ${frames.over50} over 50 ms`
+		}
+	]);
+	console.log(`first navigation (ms from start): ${JSON.stringify(firstNavigation)}`);
+	console.log(
+		`spike at step ${SPIKE_STEP} drawn: ${spikeDrawn}; live job advanced ${frames.stepsAdvanced} steps in the frame window`
+	);
+	return figures;
+}
+
+function printManyMetrics(many: Awaited<ReturnType<typeof measureManyMetrics>>) {
+	const t = MANY_TARGETS;
+	const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+	printTable([
+		{
+			measure: `${many.sizes.manyKeys.keys} keys × ${many.sizes.manyKeys.steps} steps: navigation → charts on screen drawn`,
+			p50: round(many.manyKeys.drawnMs.p50),
+			p99: round(many.manyKeys.drawnMs.max),
+			target: `< ${t.drawnMs} ms p50: ${met(many.manyKeys.drawnMs.p50 < t.drawnMs)}`
+		},
+		{
+			measure: `  its JavaScript (${many.manyKeys.javascript.files} files, gzip kB)`,
+			p50: many.manyKeys.javascript.gzipKB,
+			p99: '',
+			target: `< ${t.jsGzipKB} kB: ${met(many.manyKeys.javascript.gzipKB < t.jsGzipKB)}`
+		},
+		{
+			measure: `${many.live.panelsOnScreen} panels on screen, ${many.sizes.live.liveKeys} keys at ${many.sizes.live.stepsPerSecond} steps/s: frames (${many.live.frames.count})`,
+			p50: round(many.live.frames.p50),
+			p99: round(many.live.frames.p99),
+			target: `max ${round(many.live.frames.max)} ms (${many.live.over50} over ${t.frameMaxMs}); p99 < ${t.frameP99Ms}: ${met(many.live.over50 === 0 && many.live.frames.p99 < t.frameP99Ms)}`
+		},
+		{
+			measure: `zoom to 1 % of ${many.sizes.zoomSteps} steps: release → drawn (${many.zoom.ms.count})`,
+			p50: round(many.zoom.ms.p50),
+			p99: round(many.zoom.ms.max),
+			target: `< ${t.zoomMs} ms: ${met(many.zoom.ms.max < t.zoomMs)}`
+		},
+		{
+			measure: `compare ${many.sizes.compare.runs} runs × ${many.sizes.compare.steps} steps (primary): drawn`,
+			p50: round(many.compare.primaryMs.p50),
+			p99: round(many.compare.primaryMs.max),
+			target: `< ${t.compareMs} ms: ${met(many.compare.primaryMs.p50 < t.compareMs)}`
+		},
+		{
+			measure: `compare ${many.sizes.compare.runs} runs by val/loss: drawn`,
+			p50: round(many.compare.valLossMs.p50),
+			p99: round(many.compare.valLossMs.max),
+			target: `< ${t.compareMs} ms: ${met(many.compare.valLossMs.p50 < t.compareMs)}`
+		}
+	]);
+	console.log(
+		`first page of 100 keys: ${JSON.stringify(many.manyKeys.firstPage)}; live: ${many.live.stepsWritten} steps written in the window, ` +
+			`${many.live.stepsBehind} behind at its end, viewport ${many.live.viewport.width}×${many.live.viewport.height}; ` +
+			`zoom ranges ${many.zoom.ranges.join(' ')}; compare table rows ${many.compare.rowsInTable}`
+	);
+}
+
 export async function runMonitorSuite() {
 	const build = ensureBuild();
 	const cluster = await startPostgresCluster();
@@ -213,149 +392,13 @@ export async function runMonitorSuite() {
 	const forgetServer = onAbort(() => server.kill());
 	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--disable-gpu'] });
 	try {
-		// Two jobs of POINTS points, committed through the write path in large batches (the
-		// simulator would take days): one completed, one running with as many steps still to go.
-		const insertStarted = performance.now();
-		const [done, live] = await sql<{ id: string }[]>`
-			insert into jobs (name, base_model, dataset, epochs, steps_per_epoch, learning_rate, batch_size, seed, status, started_at, finished_at)
-			values
-				('A million steps', 'llama-3-8b', 'openwebtext', 1000, ${POINTS / 1000}, 0.0003, 64, 7, 'completed', now() - interval '3 hours', now()),
-				('A million steps, live', 'llama-3-8b', 'openwebtext', 1000, ${(2 * POINTS) / 1000}, 0.0003, 64, 8, 'queued', null, null)
-			returning id`;
-		const stepsPerEpoch = new Map([
-			[done!.id, POINTS / 1000],
-			[live!.id, (2 * POINTS) / 1000]
-		]);
-		const startedAt = Date.now() - 3 * 3600_000;
-		for (const job of [done!, live!]) {
-			const perEpoch = stepsPerEpoch.get(job.id)!;
-			await seedPoints(cluster.url, job.id, POINTS, (step) => ({
-				epoch: Math.floor((step - 1) / perEpoch) + 1,
-				// A deterministic wobble instead of random(): the same curve in every run.
-				loss: step === SPIKE_STEP ? 25 : 2.5 / Math.sqrt(step) + 0.05 * ((Math.sin(step * 12.9898) + 1) / 2),
-				accuracy: Math.min(0.99, 0.5 + 0.5 * (1 - 1 / Math.sqrt(step))),
-				recordedAt: new Date(startedAt + step * 10)
-			}));
+		const figures: Record<string, unknown> = { buildRebuilt: build.rebuilt };
+		if (PARTS.includes('5')) Object.assign(figures, await measureOneMillionPoints(sql, cluster, server, browser));
+		if (PARTS.includes('18')) {
+			const many = await measureManyMetrics(sql, cluster.url, server.url, browser);
+			printManyMetrics(many);
+			figures.manyMetrics = many;
 		}
-		const insertSeconds = (performance.now() - insertStarted) / 1000;
-		await sql`vacuum analyze metric_rows`;
-		await sql`vacuum analyze metric_keys`;
-
-		// What the write path does a block at a time, done here all at once.
-		const handle = openDatabase({ kind: 'postgres', url: cluster.url });
-		const rollupStarted = performance.now();
-		for (const job of [done!, live!]) await rollUpCompletedBlocks(handle.db, job.id);
-		const rollupSeconds = (performance.now() - rollupStarted) / 1000;
-		await handle.close();
-
-		const metricsUrl = `${server.url}/api/training/jobs/${done!.id}/metrics`;
-		console.log(
-			`monitor: ${POINTS} points per job (insert ${round(insertSeconds)} s, block roll-up ${round(rollupSeconds)} s); history …`
-		);
-		const downsampled = await timeRequests(`${metricsUrl}?maxPoints=1000`, false, HISTORY_RUNS);
-		const downsampledGzip = await timeRequests(`${metricsUrl}?maxPoints=1000`, true, HISTORY_RUNS);
-		const spikeDrawn = (
-			JSON.parse((await get(`${metricsUrl}?maxPoints=1000`, false)).body) as {
-				metrics: { step: number; loss: number }[];
-			}
-		).metrics.some((p) => p.step === SPIKE_STEP && p.loss === 25);
-		const everything = await readEverything(server.url, done!.id);
-		await sql`delete from metric_key_blocks where job_id = ${done!.id}`;
-		const withoutBlocks = await timeRequests(`${metricsUrl}?maxPoints=1000`, false, 3);
-
-		console.log('monitor: page weight and time to a drawn chart …');
-		// The live job: the completed one has no stored blocks any more.
-		const pageUrl = `${server.url}/training/jobs/${live!.id}`;
-		const javascript = await javascriptShipped(browser, pageUrl);
-		const drawn = await timeToDrawnChart(browser, pageUrl);
-
-		console.log(`monitor: frame times for ${FRAME_WINDOW_MS / 1000} s while a point arrives every ${STEP_MS} ms …`);
-		await fetch(`${server.url}/api/training/jobs/${live!.id}/start`, { method: 'POST', headers: authorization() }).then(
-			(r) => {
-				if (!r.ok) throw new Error(`start → ${r.status}`);
-			}
-		);
-		const frames = await frameTimes(browser, pageUrl);
-
-		const kb = (bytes: number) => round(bytes / 1024, 1);
-		const figures = {
-			points: POINTS,
-			insertSeconds: round(insertSeconds),
-			rollupSeconds: round(rollupSeconds),
-			history: {
-				maxPoints1000: { ms: downsampled.ms, kB: kb(downsampled.bytes), points: downsampled.points },
-				maxPoints1000Gzip: { ms: downsampledGzip.ms, kB: kb(downsampledGzip.bytes) },
-				maxPoints1000WithoutBlocks: { ms: withoutBlocks.ms, kB: kb(withoutBlocks.bytes) },
-				everyPoint: {
-					ms: round(everything.ms),
-					kB: kb(everything.bytes),
-					points: everything.points,
-					requests: everything.requests
-				},
-				spikeDrawn
-			},
-			javascript: { files: javascript.files, gzipKB: kb(javascript.gzipBytes), rawKB: kb(javascript.rawBytes) },
-			navigationToDrawnChartMs: drawn,
-			firstNavigation,
-			liveFrames: {
-				windowSeconds: FRAME_WINDOW_MS / 1000,
-				frameMs: frames.frames,
-				framesOver50Ms: frames.over50,
-				stepsAdvanced: frames.stepsAdvanced
-			},
-			targets: TARGETS,
-			buildRebuilt: build.rebuilt
-		};
-
-		printTable([
-			{
-				measure: 'maxPoints=1000 (blocks)',
-				p50: round(downsampled.ms.p50),
-				p99: round(downsampled.ms.p99),
-				kB: kb(downsampled.bytes),
-				target: '< 150 ms, < 100 kB'
-			},
-			{
-				measure: 'maxPoints=1000 (blocks, gzip)',
-				p50: round(downsampledGzip.ms.p50),
-				p99: round(downsampledGzip.ms.p99),
-				kB: kb(downsampledGzip.bytes),
-				target: ''
-			},
-			{
-				measure: 'maxPoints=1000 (no blocks)',
-				p50: round(withoutBlocks.ms.p50),
-				p99: round(withoutBlocks.ms.p99),
-				kB: kb(withoutBlocks.bytes),
-				target: ''
-			},
-			{
-				measure: `every point (${everything.requests} pages)`,
-				p50: round(everything.ms),
-				p99: '',
-				kB: kb(everything.bytes),
-				target: ''
-			},
-			{ measure: 'monitor JS (gzip)', p50: '', p99: '', kB: kb(javascript.gzipBytes), target: '< 150 kB' },
-			{
-				measure: 'navigation → drawn chart',
-				p50: round(drawn.p50),
-				p99: round(drawn.max),
-				kB: '',
-				target: '< 1000 ms'
-			},
-			{
-				measure: `live frames (${frames.frames.count})`,
-				p50: round(frames.frames.p50),
-				p99: round(frames.frames.p99),
-				kB: '',
-				target: `max ${round(frames.frames.max)} ms, ${frames.over50} over 50 ms`
-			}
-		]);
-		console.log(`first navigation (ms from start): ${JSON.stringify(firstNavigation)}`);
-		console.log(
-			`spike at step ${SPIKE_STEP} drawn: ${spikeDrawn}; live job advanced ${frames.stepsAdvanced} steps in the frame window`
-		);
 		return figures;
 	} finally {
 		await browser.close();

@@ -313,4 +313,61 @@ test.describe.serial("today's pages on multi-metric jobs", () => {
 		expect((await ranges).status()).toBe(200);
 		await expect(chart).toHaveAttribute('data-zoomed', /^\d+-\d+$/);
 	});
+
+	test('compare by a key follows the runs on the tab’s one jobs feed, and a zoom that reaches the end follows too', async ({
+		page
+	}) => {
+		test.setTimeout(60_000);
+		const ids: string[] = [];
+		for (const name of ['Live A', 'Live B']) {
+			const { job } = await post('/api/training/jobs', {
+				name,
+				baseModel: 'bert-base',
+				dataset: 'imdb',
+				source: 'external',
+				stepsPerEpoch: 100,
+				epochs: 5,
+				primaryMetric: 'train/loss'
+			});
+			await post(`/api/training/jobs/${job.id}/metrics`, manyKeys(1, 200));
+			ids.push(job.id);
+		}
+		const streams: string[] = [];
+		page.on('request', (request) => {
+			if (request.url().includes('/stream')) streams.push(new URL(request.url()).pathname);
+		});
+		await page.goto(`${server.url}/training/compare?ids=${ids.join(',')}&metric=val/loss`);
+		const lastStep = (name: string) =>
+			page
+				.locator('[data-testid="compare-data"] tbody tr', { has: page.getByRole('rowheader', { name, exact: true }) })
+				.locator('td')
+				.nth(1);
+		await expect(lastStep('Live A')).toHaveText('200');
+
+		// New values of the key arrive without a reload, over the tab's one feed: no stream per run.
+		await post(`/api/training/jobs/${ids[0]}/metrics`, manyKeys(201, 300));
+		await expect(lastStep('Live A')).toHaveText('300');
+		await expect(lastStep('Live B')).toHaveText('200');
+		expect(new Set(streams)).toEqual(new Set(['/api/training/stream']));
+
+		// A zoom to the end re-reads the range, then keeps following the new values.
+		const chart = page.locator('.compare-chart');
+		const surface = chart.getByRole('application');
+		await surface.scrollIntoViewIfNeeded();
+		const box = (await surface.boundingBox())!;
+		const range = page.waitForResponse((r) => r.url().includes('/metrics/range?key=val%2Floss'));
+		await page.mouse.move(box.x + box.width * 0.5, box.y + 40);
+		await page.mouse.down();
+		await page.mouse.move(box.x + box.width - 1, box.y + 60, { steps: 6 });
+		await page.mouse.up();
+		expect((await range).status()).toBe(200);
+		await expect(chart).toHaveAttribute('data-zoomed', /^\d+-300$/);
+		await post(`/api/training/jobs/${ids[0]}/metrics`, manyKeys(301, 400));
+		await expect(lastStep('Live A')).toHaveText('400');
+		await expect(chart).toHaveAttribute('data-zoomed', /^\d+-400$/);
+		// The zoomed view starts where it was dragged, not at the first value.
+		await expect(page.locator('[data-testid="compare-data"] tbody tr').first().locator('td').nth(0)).not.toHaveText(
+			'8'
+		);
+	});
 });

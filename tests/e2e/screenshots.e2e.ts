@@ -108,6 +108,104 @@ test.describe('screenshots', () => {
 		await screenshotVariants(page, 'compare');
 	});
 
+	test('a run of many metrics, a zoomed chart, runs compared by val/loss', async ({ page }) => {
+		test.setTimeout(120_000);
+		const post = async (path: string, body: unknown) => {
+			const response = await fetch(`${server.url}${path}`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', ...authorization() },
+				body: JSON.stringify(body)
+			});
+			expect(response.status, await response.clone().text()).toBeLessThan(300);
+			return response.json();
+		};
+		// Four runs of a script that logs 12 keys (val/* every 100 steps); the last one's
+		// learning rate is too high and its val/loss climbs away from the others.
+		const STEPS = 3_000;
+		const runs = [
+			{ name: 'llama-3-8b sft, lr 1e-4', lr: 1e-4, steps: 2_400, finish: false },
+			{ name: 'llama-3-8b sft, lr 3e-4', lr: 3e-4, steps: STEPS, finish: true },
+			{ name: 'llama-3-8b sft, lr 1e-3', lr: 1e-3, steps: STEPS, finish: true },
+			{ name: 'llama-3-8b sft, lr 1e-2', lr: 1e-2, steps: STEPS, finish: true }
+		];
+		const ids: string[] = [];
+		for (const [index, run] of runs.entries()) {
+			const { job } = await post('/api/training/jobs', {
+				name: run.name,
+				baseModel: 'llama-3-8b',
+				dataset: 'openwebtext',
+				source: 'external',
+				epochs: 3,
+				stepsPerEpoch: STEPS / 3,
+				learningRate: run.lr,
+				primaryMetric: 'train/loss'
+			});
+			ids.push(job.id);
+			// A deterministic wobble per run, so the pictures do not change from one drawing to the next.
+			let seed = 17 + index;
+			const noise = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5) * 2;
+			const speed = Math.log10(run.lr / 1e-5);
+			const diverged = run.lr >= 1e-2;
+			const rows = Array.from({ length: run.steps }, (_, i) => {
+				const step = i + 1;
+				const progress = 1 - Math.exp(-step / (220 * (4 - speed)));
+				const blowUp = diverged && step > 1_400 ? ((step - 1_400) / 400) ** 2 : 0;
+				const loss = 2.9 - 1.9 * progress + 0.06 * noise() + blowUp * 0.3;
+				const warmup = Math.min(1, step / 200);
+				const metrics: Record<string, number> = {
+					'train/loss': loss,
+					'train/accuracy': Math.max(0, Math.min(1, 0.25 + 0.55 * progress + 0.02 * noise() - blowUp * 0.05)),
+					lr: run.lr * warmup * (0.5 + 0.5 * Math.cos((Math.PI * step) / STEPS)),
+					grad_norm: 1.4 * Math.exp(-step / 900) + 0.35 + 0.12 * Math.abs(noise()) + blowUp * 0.8,
+					'system/gpu.0.util': 92 + 5 * noise(),
+					'system/gpu.1.util': 90 + 6 * noise(),
+					'system/gpu.0.memory_gb': 61.2 + 0.4 * warmup + 0.1 * noise(),
+					'system/gpu.1.memory_gb': 60.8 + 0.4 * warmup + 0.1 * noise(),
+					'throughput/tokens_per_s': 41_000 + 1_500 * noise()
+				};
+				if (step % 100 === 0) {
+					metrics['val/loss'] = 3.0 - 1.85 * progress + 0.02 * noise() + blowUp * 1.5;
+					metrics['val/accuracy'] = Math.max(0, 0.24 + 0.53 * progress + 0.01 * noise() - blowUp * 0.1);
+					metrics['val/perplexity'] = Math.exp(metrics['val/loss']!);
+				}
+				return { step, metrics };
+			});
+			for (let from = 0; from < rows.length; from += 500)
+				await post(`/api/training/jobs/${job.id}/metrics`, rows.slice(from, from + 500));
+			if (run.finish) await post(`/api/training/jobs/${job.id}/finish`, { status: 'completed' });
+		}
+
+		// The first run, still training: the headline and a panel per key, in sections.
+		await page.goto(`${server.url}/training/jobs/${ids[0]}`);
+		await expect(page.locator('[data-status="running"]')).toBeVisible();
+		await expect(page.locator('article[data-key]')).toHaveCount(10);
+		await expect(page.getByText(/^2,400 points/)).toBeVisible();
+		await screenshotVariants(page, 'job-detail-metrics');
+
+		// Its headline zoomed to a stretch of steps, re-read at full resolution, a tooltip on it.
+		const headline = page.locator('.loss-chart');
+		const surface = headline.getByRole('application');
+		const area = (await surface.boundingBox())!;
+		await page.evaluate(() => performance.clearMarks('vapor:zoom-drawn'));
+		await page.mouse.move(area.x + area.width * 0.3, area.y + 40);
+		await page.mouse.down();
+		await page.mouse.move(area.x + area.width * 0.42, area.y + 60, { steps: 6 });
+		await page.mouse.up();
+		await expect(headline).toHaveAttribute('data-zoomed', /^\d+-\d+$/);
+		await page.waitForFunction(() => performance.getEntriesByName('vapor:zoom-drawn').length > 0);
+		await page.mouse.move(area.x + area.width * 0.55, area.y + area.height / 2);
+		await expect(headline.getByRole('tooltip')).toBeVisible();
+		await screenshotVariants(page, 'job-detail-zoomed', { fullPage: false });
+
+		// The four runs by val/loss: the range follows the three that learn, the diverged one is marked.
+		await page.goto(`${server.url}/training/compare?ids=${ids.join(',')}&metric=val/loss`);
+		const chart = page.locator('.compare-chart');
+		await expect(page.locator('[data-testid="compare-data"] tbody tr')).toHaveCount(4);
+		await expect(chart).toHaveAttribute('data-outliers', 'excluded');
+		await expect.poll(async () => Number(await chart.getAttribute('data-marks'))).toBeGreaterThan(0);
+		await screenshotVariants(page, 'compare-val-loss');
+	});
+
 	test('the digits example, live', async ({ page }) => {
 		// The README's example, really training: torch in the cached virtual environment of
 		// the integration tests (this throws, saying why, when it cannot be installed).

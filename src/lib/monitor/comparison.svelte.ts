@@ -1,6 +1,7 @@
 import { isTerminal, type Job, type MetricPoint } from '$lib/training/job';
 import type { MetricValue } from '$lib/training/metrics';
 import { JobMonitor } from './job-monitor.svelte';
+import type { JobsLive } from './jobs-live.svelte';
 
 /**
  * Browsers open at most 6 HTTP/1.1 connections to one server, and an event stream holds one
@@ -97,8 +98,8 @@ const toPoint = (v: MetricValue): KeyPoint => ({
 	recordedAt: v.recordedAt
 });
 
-async function fetchSeries(url: string): Promise<KeyPoint[]> {
-	const response = await fetch(url);
+async function fetchSeries(url: string, fetcher: typeof fetch = fetch): Promise<KeyPoint[]> {
+	const response = await fetcher(url);
 	const body = (await response.json().catch(() => ({}))) as {
 		series?: { values: MetricValue[] }[];
 		values?: MetricValue[];
@@ -124,28 +125,48 @@ export async function readRanges(
 	);
 }
 
+/** The least time between two reads of one run's new values: the feed's progress comes 4 times a second. */
+export const FOLLOW_MIN_MS = 1_000;
+
+interface Followed {
+	/** The run's step (any key) when its values were last read: a read is due once the feed reports more. */
+	checked: number;
+	reading: boolean;
+	/** The feed moved on during a read, or inside FOLLOW_MIN_MS of the last one. */
+	due: boolean;
+	readAt: number;
+	timer?: ReturnType<typeof setTimeout>;
+}
+
 /**
  * The runs of the compare page by a key other than their primary metric: each run's values
- * of the key downsampled on the server, then, for unfinished runs, the new values read every
- * POLL_MS (a key of its own has no stream of today's points; the page keeps its connections).
+ * of the key downsampled on the server, then live. A key of its own has no stream of today's
+ * points, and a stream per run would take the browser's connections: the page follows the
+ * tab's one jobs feed instead (follow()), and reads a run's new values of the key when the
+ * feed says the run has moved on (at most once per FOLLOW_MIN_MS each).
  */
 export class KeyComparison {
 	runs = $state.raw<{ job: Job; points: KeyPoint[] }[]>([]);
 	state = $state<'loading' | 'ready' | 'failed'>('loading');
 	error = $state<string | null>(null);
-	#timer: ReturnType<typeof setInterval> | undefined;
 	#closed = false;
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, not state
+	#followed = new Map<string, Followed>();
+	#unlisten: (() => void) | undefined;
 
 	constructor(
 		private readonly jobs: Job[],
-		readonly key: string
+		readonly key: string,
+		private readonly fetcher: typeof fetch = (...args) => fetch(...args)
 	) {}
 
 	async load(maxPoints: number): Promise<void> {
 		const key = encodeURIComponent(this.key);
 		try {
 			const curves = await Promise.all(
-				this.jobs.map((job) => fetchSeries(`/api/training/jobs/${job.id}/metrics?key=${key}&maxPoints=${maxPoints}`))
+				this.jobs.map((job) =>
+					fetchSeries(`/api/training/jobs/${job.id}/metrics?key=${key}&maxPoints=${maxPoints}`, this.fetcher)
+				)
 			);
 			if (this.#closed) return;
 			this.runs = this.jobs.map((job, i) => ({ job, points: curves[i]! }));
@@ -155,35 +176,99 @@ export class KeyComparison {
 			this.state = 'failed';
 			return;
 		}
-		if (this.runs.some((run) => !isTerminal(run.job.status))) {
-			this.#timer = setInterval(() => void this.#poll(), POLL_MS);
+		for (const run of this.runs) {
+			// Steps the feed reported while the curves were read are read again: a value is never missed.
+			const known = this.#followed.get(run.job.id);
+			this.#followed.set(run.job.id, { checked: run.job.currentStep, reading: false, due: false, readAt: 0 });
+			if (known && known.checked > run.job.currentStep) this.#moved(run.job.id, known.checked);
 		}
 	}
 
-	async #poll(): Promise<void> {
-		const key = encodeURIComponent(this.key);
-		const next = await Promise.all(
-			this.runs.map(async (run) => {
-				if (isTerminal(run.job.status)) return run;
-				try {
-					const after = run.points.at(-1)?.step ?? 0;
-					const fresh = await fetchSeries(
-						`/api/training/jobs/${run.job.id}/metrics?key=${key}&after=${after}&limit=10000`
-					);
-					const job = await fetch(`/api/training/jobs/${run.job.id}`);
-					const latest = job.ok ? ((await job.json()) as { job: Job }).job : run.job;
-					return { job: latest, points: fresh.length > 0 ? [...run.points, ...fresh] : run.points };
-				} catch {
-					return run; // offline for a moment: the next poll catches up
-				}
-			})
-		);
-		if (!this.#closed) this.runs = next;
-		if (next.every((run) => isTerminal(run.job.status))) clearInterval(this.#timer);
+	/** Follows the feed until disconnect(): statuses, and new values when a run moves on. */
+	follow(feed: JobsLive): void {
+		this.#unlisten?.();
+		this.#unlisten = feed.listen({
+			progress: (progress) => {
+				for (const entry of progress) this.#update(entry.id, (job) => ({ ...job, ...entry }), entry.currentStep);
+			},
+			status: (job) => this.#update(job.id, () => job, job.currentStep),
+			// After a reconnect: whatever happened meanwhile.
+			snapshot: (jobs) => {
+				for (const job of jobs) this.#update(job.id, () => job, job.currentStep);
+			}
+		});
+	}
+
+	#update(id: string, next: (job: Job) => Job, step: number): void {
+		if (this.#closed || !this.jobs.some((job) => job.id === id)) return;
+		if (this.state !== 'ready') {
+			// Remembered until the curves are in (see load).
+			const known = this.#followed.get(id);
+			this.#followed.set(id, { checked: Math.max(known?.checked ?? 0, step), reading: false, due: false, readAt: 0 });
+			return;
+		}
+		const run = this.runs.find((r) => r.job.id === id);
+		if (!run) return;
+		const job = next(run.job);
+		if (job.status !== run.job.status || job.currentStep > run.job.currentStep || job.latestLoss !== run.job.latestLoss)
+			this.runs = this.runs.map((r) =>
+				r.job.id === id ? { ...r, job: { ...job, currentStep: Math.max(job.currentStep, r.job.currentStep) } } : r
+			);
+		this.#moved(id, step);
+	}
+
+	#moved(id: string, step: number): void {
+		const followed = this.#followed.get(id);
+		if (!followed || step <= followed.checked) return;
+		followed.checked = step;
+		this.#schedule(id, followed);
+	}
+
+	#schedule(id: string, followed: Followed): void {
+		if (followed.reading || followed.timer) {
+			followed.due = true;
+			return;
+		}
+		const wait = followed.readAt + FOLLOW_MIN_MS - Date.now();
+		if (wait > 0) {
+			followed.timer = setTimeout(() => {
+				followed.timer = undefined;
+				void this.#read(id, followed);
+			}, wait);
+			return;
+		}
+		void this.#read(id, followed);
+	}
+
+	async #read(id: string, followed: Followed): Promise<void> {
+		if (this.#closed) return;
+		followed.reading = true;
+		followed.due = false;
+		followed.readAt = Date.now();
+		try {
+			const run = this.runs.find((r) => r.job.id === id);
+			const after = run?.points.at(-1)?.step ?? 0;
+			const fresh = await fetchSeries(
+				`/api/training/jobs/${id}/metrics?key=${encodeURIComponent(this.key)}&after=${after}&limit=10000`,
+				this.fetcher
+			);
+			if (this.#closed || fresh.length === 0) return;
+			this.runs = this.runs.map((r) => {
+				if (r.job.id !== id) return r;
+				const last = r.points.at(-1)?.step ?? 0;
+				return { ...r, points: [...r.points, ...fresh.filter((p) => p.step > last)] };
+			});
+		} catch {
+			followed.due = true; // offline for a moment: tried again after FOLLOW_MIN_MS
+		} finally {
+			followed.reading = false;
+			if (followed.due && !this.#closed) this.#schedule(id, followed);
+		}
 	}
 
 	disconnect(): void {
 		this.#closed = true;
-		clearInterval(this.#timer);
+		this.#unlisten?.();
+		for (const followed of this.#followed.values()) clearTimeout(followed.timer);
 	}
 }

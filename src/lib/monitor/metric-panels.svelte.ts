@@ -142,15 +142,16 @@ export class KeySeries {
 	/**
 	 * Zooms to `view` (null: back to the whole run): shows what the page has at once, then
 	 * reads the range at full resolution for a chart `columns` wide. A view that reaches the
-	 * last step keeps following live values.
+	 * last step keeps following live values. True once the range's curve is in place (false:
+	 * a later zoom took over, or the read failed).
 	 */
-	async zoomTo(view: StepRange | null, columns: number): Promise<void> {
+	async zoomTo(view: StepRange | null, columns: number): Promise<boolean> {
 		const request = ++this.#requests;
 		this.zoom = view;
 		if (!view) {
 			this.#zoomed = undefined;
 			this.revision++;
-			return;
+			return true;
 		}
 		const follow = reachesEnd(view, this.lastStep);
 		const known = [...this.#history, ...this.#live].filter((p) => p.step >= view[0] && p.step <= view[1]);
@@ -162,7 +163,7 @@ export class KeySeries {
 				`/api/training/jobs/${this.jobId}/metrics/range?key=${encodeURIComponent(this.key)}` +
 				`&fromStep=${view[0]}&toStep=${view[1]}&width=${width}`;
 			const body = await readJson<{ values: MetricValue[] }>(this.fetcher, url);
-			if (this.#zoomed?.request !== request) return;
+			if (this.#zoomed?.request !== request) return false;
 			const points = body.values.map(toPoint);
 			// Live values that arrived while the read was under way.
 			const last = points.at(-1)?.step ?? view[0] - 1;
@@ -170,8 +171,10 @@ export class KeySeries {
 			this.#zoomed.points = points;
 			this.error = null;
 			this.revision++;
+			return true;
 		} catch (error) {
 			if (this.#zoomed?.request === request) this.error = (error as Error).message;
+			return false;
 		}
 	}
 }

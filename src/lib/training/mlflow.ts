@@ -7,7 +7,7 @@
 import { keyProblem } from './metrics';
 import { MAX_STEP, type IngestRow } from './ingest-input';
 import type { JobStatus } from './job';
-import { TAG_MAX_LENGTH, TAGS_MAX } from './run-fields';
+import { TAG_MAX_LENGTH, TAGS_MAX } from './run-limits';
 import { unsafeTextProblem } from './text-safety';
 
 /** MLflow's error codes (databricks.proto) that Vapor answers with, and their HTTP status. */

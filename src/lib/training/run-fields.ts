@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { checkConfig, type JsonObject } from './run-config';
 import type { FieldErrors, Validated } from './job-input';
 
-export const TAGS_MAX = 50;
-export const TAG_MAX_LENGTH = 64;
-export const NOTE_MAX_LENGTH = 10_000;
+import { NOTE_MAX_LENGTH, TAG_MAX_LENGTH, TAGS_MAX } from './run-limits';
+
+export { NOTE_MAX_LENGTH, TAG_MAX_LENGTH, TAGS_MAX };
 
 const tag = z
 	.string({ error: 'Each tag must be text.' })

@@ -1,6 +1,6 @@
 import { JOB_SOURCES, JOB_STATUSES, type JobSource, type JobStatus } from './job';
 import { parseRunQuery, type RunQuery } from './run-query';
-import { TAG_MAX_LENGTH } from './run-fields';
+import { TAG_MAX_LENGTH } from './run-limits';
 
 /** Columns the run table sorts by. `metric` is the latest loss; `duration` runs from start to finish. */
 export const RUN_SORTS = ['created', 'name', 'status', 'metric', 'duration'] as const;

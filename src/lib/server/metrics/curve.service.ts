@@ -17,12 +17,15 @@ import { companionKey, type MetricValue } from '../../training/metrics';
 
 /** M4 keeps up to 4 values of one key per column (first, last, lowest, highest). */
 export const VALUES_PER_COLUMN = 4;
+/** Fewer values than one per this many steps: a sparse key, read from its block extremes (see readKeyCurve). */
+const SPARSE_STEPS_PER_VALUE = 8;
 
 /**
  * One key's values over [fromStep, toStep] in at most `maxPoints`: every value when they
- * fit, else M4. Long ranges are drawn from the stored block extremes on block-aligned
- * columns (exactly the values M4 over every row keeps, from ~4 values per 256 steps);
- * ranges where block-wide columns would be too coarse are downsampled from the rows.
+ * fit (unless the key is sparse over a long range, below), else M4. Long ranges are drawn
+ * from the stored block extremes on block-aligned columns (exactly the values M4 over every
+ * row keeps, from ~4 values per 256 steps); ranges where block-wide columns would be too
+ * coarse are downsampled from the rows.
  */
 export async function readKeyCurve(
 	db: Db,
@@ -37,15 +40,19 @@ export async function readKeyCurve(
 	const lo = Math.max(fromStep, row.first_step);
 	const hi = Math.min(toStep, row.last_step);
 	if (lo > hi) return [];
-	if (row.count <= maxPoints || hi - lo + 1 <= maxPoints) {
+	const steps = hi - lo + 1;
+	const columns = Math.max(1, Math.floor(maxPoints / VALUES_PER_COLUMN));
+	// Block-wide columns must still give at least half the resolution asked for.
+	const blocksFineEnough = steps >= (columns * BLOCK_STEPS) / 2;
+	// A sparse key (val/* every 100 steps) has few values among many rows: reading them means
+	// unnesting every row of the range (a second for 100,000 steps of 100 keys), while its
+	// block extremes draw the same picture at this width from a row per 256 steps.
+	const sparse = blocksFineEnough && steps > SPARSE_STEPS_PER_VALUE * row.count;
+	if ((row.count <= maxPoints || steps <= maxPoints) && !sparse) {
 		const page = await listKeyValues(db, jobId, row, { afterStep: lo - 1, toStep: hi, limit: maxPoints + 1 });
 		if (page.length <= maxPoints) return page;
 	}
-	const columns = Math.max(1, Math.floor(maxPoints / VALUES_PER_COLUMN));
-	// Block-wide columns must still give at least half the resolution asked for.
-	if (hi - lo + 1 < (columns * BLOCK_STEPS) / 2) {
-		return listKeyDownsampled(db, jobId, row, lo, hi, evenGrid(lo, hi, columns), false);
-	}
+	if (!blocksFineEnough) return listKeyDownsampled(db, jobId, row, lo, hi, evenGrid(lo, hi, columns), false);
 	return listKeyDownsampled(db, jobId, row, lo, hi, blockAlignedGrid(lo, hi, columns, BLOCK_STEPS), true);
 }
 
