@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db';
 import { toKeySummary, toMetricValue, type MetricKeyRow } from './metrics.table';
 import { BLOCK_STEPS, M4_STEPS } from './metric-key-blocks.repository';
+import { readKeySummaries } from './metric-key-summaries.repository';
 import type { ColumnGrid } from '../../training/downsample';
 import type { KeySummary, MetricValue } from '../../training/metrics';
 
@@ -9,12 +10,11 @@ export const MAX_PAGE_SIZE = 10_000;
 
 /** Every key of a job with its summary, in the order the keys first arrived. */
 export async function listKeys(db: Db, jobId: string): Promise<KeySummary[]> {
-	const rows = await db.selectFrom('metric_keys').selectAll().where('job_id', '=', jobId).orderBy('key_no').execute();
-	return rows.map(toKeySummary);
+	return (await readKeySummaries(db, jobId)).map(toKeySummary);
 }
 
 export async function findKey(db: Db, jobId: string, key: string): Promise<MetricKeyRow | undefined> {
-	return db.selectFrom('metric_keys').selectAll().where('job_id', '=', jobId).where('key', '=', key).executeTakeFirst();
+	return (await readKeySummaries(db, jobId, key))[0];
 }
 
 interface ValueRow {

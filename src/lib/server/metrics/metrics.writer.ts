@@ -78,10 +78,13 @@ const boolLiteral = (values: readonly boolean[]) => `{${values.map((v) => (v ? '
  * THE write path of metric values, for every writer (the simulator's tick, an ingest
  * request): ONE statement that
  *  - locks the jobs it may write (the guard) and reads their keys;
- *  - checks every value at or below its key's last stored step: stored with the same
+ *  - checks every value at or below its key's last stored step (only in jobs that have a
+ *    value at or below their greatest step, jobs.metric_step): stored with the same
  *    value is a duplicate (accepted, not written twice); anything else is a conflict,
  *    and then nothing at all is written;
- *  - interns new keys (at most MAX_KEYS_PER_JOB per job) and updates each key's summary;
+ *  - interns new keys (at most MAX_KEYS_PER_JOB per job); the keys' summaries are not
+ *    touched (a row per key per commit was the statement's largest cost): readers add the
+ *    rows after them, and BlockRollups folds those in later (metric-key-summaries.repository);
  *  - inserts one metric_rows row per given row, numbered by the job's commit-order
  *    position (jobs.metric_position);
  *  - applies the status changes whose condition holds;
@@ -100,9 +103,9 @@ export async function commitMetrics(
 	const jobIds = [...new Set([...rows.map((r) => r.jobId), ...statusChanges.map((c) => c.jobId)])];
 	const locked =
 		guard.kind === 'lease'
-			? sql`select id from jobs where id = any(${arrayLiteral(jobIds)}::uuid[]) and status = 'running'
-					and source = 'simulated' and lease_owner = ${guard.instanceId} for update`
-			: sql`select id from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])`;
+			? sql`select id, metric_step, metric_position from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])
+					and status = 'running' and source = 'simulated' and lease_owner = ${guard.instanceId} for update`
+			: sql`select id, metric_step, metric_position from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])`;
 	const { rows: result } = await sql<{
 		committed_at: Date | string;
 		skipped: string[] | null;
@@ -122,29 +125,49 @@ export async function commitMetrics(
 		),
 		locked as materialized (${locked}),
 		known as materialized (
-			select k.job_id, k.key, k.key_no, k.last_step from metric_keys k where k.job_id in (select id from locked)
+			select k.job_id, k.key, k.key_no, k.last_step, k.summary_position
+			from metric_keys k where k.job_id in (select id from locked)
+		),
+		-- A value above its job's greatest step is new for its key: no per-key check (the tick,
+		-- a script's next steps). Only jobs with a value at or below it need their keys' last
+		-- steps: the summary's, or a later one among the rows after it (the tail).
+		slow_jobs as materialized (
+			select distinct u.job_id from u join locked l on l.id = u.job_id where u.step <= l.metric_step
+		),
+		tail_last as materialized (
+			select r.job_id, v.key_no, max(r.step) as last_step
+			from slow_jobs s
+			join metric_rows r on r.job_id = s.job_id
+				and r.position > (select coalesce(min(k.summary_position), 0) from known k where k.job_id = s.job_id)
+			cross join lateral unnest(r.keys) as v(key_no)
+			group by r.job_id, v.key_no
 		),
 		checked as materialized (
-			select u.*, k.key_no as known_no, k.last_step,
-				case when k.key_no is null or u.step > k.last_step then 'fresh'
-					when s.value is not null and s.value = u.value then 'duplicate'
+			select c.*,
+				case when c.known_no is null or c.last_step is null or c.step > c.last_step then 'fresh'
+					when s.value is not null and s.value = c.value then 'duplicate'
 					else 'conflict' end as verdict,
 				s.value is not null as stored
-			from u
-			left join known k on k.job_id = u.job_id and k.key = u.key
+			from (
+				select u.*, k.key_no as known_no,
+					case when u.step > l.metric_step then null else greatest(k.last_step, t.last_step) end as last_step
+				from u
+				join locked l on l.id = u.job_id
+				left join known k on k.job_id = u.job_id and k.key = u.key
+				left join tail_last t on t.job_id = u.job_id and t.key_no = k.key_no
+			) c
 			left join lateral (
 				select v.value from metric_rows r, unnest(r.keys, r.vals) as v(key_no, value)
-				where k.key_no is not null and u.step <= k.last_step
-					and r.job_id = u.job_id and r.step = u.step and v.key_no = k.key_no
+				where c.known_no is not null and c.step <= c.last_step
+					and r.job_id = c.job_id and r.step = c.step and v.key_no = c.known_no
 				limit 1
 			) s on true
-			where u.job_id in (select id from locked)
 		),
 		first_conflict as (
 			select key, step, stored, last_step from checked where verdict = 'conflict' order by step, key limit 1
 		),
 		fresh_keys as (
-			select job_id, key,
+			select job_id, key, min(step) as first_step,
 				(select coalesce(max(key_no), -1) from known k where k.job_id = n.job_id)
 					+ row_number() over (partition by job_id order by min(ord)) as key_no
 			from checked n where known_no is null group by job_id, key
@@ -161,28 +184,13 @@ export async function commitMetrics(
 			from checked c left join fresh_keys f on f.job_id = c.job_id and f.key = c.key
 			where c.verdict = 'fresh' and (select ok from ok)
 		),
-		stats as (
-			select job_id, key_no, key, bool_or(known_no is not null) as known, count(*)::integer as n,
-				min(step) as first_step, max(step) as last_step, (array_agg(value order by step desc))[1] as last_value,
-				min(value) filter (where value not in ('NaN', 'Infinity', '-Infinity')) as min_value,
-				max(value) filter (where value not in ('NaN', 'Infinity', '-Infinity')) as max_value
-			from fresh group by job_id, key_no, key
-		),
-		-- Known keys by a plain UPDATE (HOT: no indexed column changes), new ones by INSERT: an
-		-- upsert of every key of every tick cost half the statement.
-		summaries_updated as (
-			update metric_keys k set
-				count = k.count + s.n,
-				last_value = case when s.last_step >= coalesce(k.last_step, 0) then s.last_value else k.last_value end,
-				last_step = greatest(k.last_step, s.last_step),
-				min_value = least(k.min_value, s.min_value),
-				max_value = greatest(k.max_value, s.max_value)
-			from stats s where s.known and k.job_id = s.job_id and k.key_no = s.key_no
-		),
-		summaries_inserted as (
-			insert into metric_keys (job_id, key_no, key, count, first_step, last_step, last_value, min_value, max_value)
-			select job_id, key_no, key, n, first_step, last_step, last_value, min_value, max_value
-			from stats where not known
+		-- A new key starts with an empty summary at the job's position before this commit:
+		-- readers add its values from the rows after it (metric-key-summaries.repository).
+		keys_inserted as (
+			insert into metric_keys (job_id, key_no, key, first_step, summary_position)
+			select f.job_id, f.key_no, f.key, f.first_step, l.metric_position
+			from fresh_keys f join locked l on l.id = f.job_id
+			where (select ok from ok)
 		),
 		change_input as (
 			select * from unnest(
@@ -207,16 +215,17 @@ export async function commitMetrics(
 			from fresh group by job_id, row_no
 		),
 		row_counts as (
-			select job_id, count(*)::integer as n from fresh_rows group by job_id
+			select job_id, count(*)::integer as n, max(step) as max_step from fresh_rows group by job_id
 		),
 		-- ONE update of each job row (Postgres applies only one of two updates of a row in a
 		-- statement): its new rows' positions and its status change together.
 		job_updates as (
-			select coalesce(rc.job_id, ch.job_id) as job_id, coalesce(rc.n, 0) as n, ch.status, ch.error
+			select coalesce(rc.job_id, ch.job_id) as job_id, coalesce(rc.n, 0) as n, coalesce(rc.max_step, 0) as max_step,
+				ch.status, ch.error
 			from row_counts rc full join chosen ch on ch.job_id = rc.job_id
 		),
 		bumped as (
-			update jobs set metric_position = metric_position + u.n,
+			update jobs set metric_position = metric_position + u.n, metric_step = greatest(metric_step, u.max_step),
 				${statusAssignmentsSql(sql`u.status`, sql`u.error`, sql`u.status is not null`)}
 			from job_updates u where jobs.id = u.job_id
 			returning jobs.id as job_id, jobs.metric_position - u.n as base, jobs.metric_position as last, u.n,
