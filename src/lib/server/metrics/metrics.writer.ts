@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db';
 import type { JobEvents } from '../events/job-events';
 import { notifyPairsSql } from '../events/notify';
@@ -89,8 +89,12 @@ const boolLiteral = (values: readonly boolean[]) => `{${values.map((v) => (v ? '
  *    position (jobs.metric_position);
  *  - applies the status changes whose condition holds;
  *  - NOTIFYs the new positions and statuses (delivered on commit).
- * Each column travels as one array literal (array-literal.ts): the job ids once, the
- * values unnested once (the tick rewrite measured in bench/write.ts).
+ * Each column travels as one array literal (array-literal.ts).
+ *
+ * Most commits only append: every key known, every step after its job's greatest step (the
+ * tick after its first, a script's next steps). Those are tried first with a statement
+ * that skips every check above but those two (appendFront); when one fails it writes
+ * nothing and the full statement (checkedFront) runs. Both end in the same commit (commitBack).
  */
 export async function commitMetrics(
 	db: Db,
@@ -99,22 +103,98 @@ export async function commitMetrics(
 	rows: readonly BatchRow[],
 	statusChanges: readonly StatusChange[] = []
 ): Promise<CommitOutcome> {
-	const flat = flatten(rows);
 	const jobIds = [...new Set([...rows.map((r) => r.jobId), ...statusChanges.map((c) => c.jobId)])];
 	const locked =
 		guard.kind === 'lease'
 			? sql`select id, metric_step, metric_position from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])
 					and status = 'running' and source = 'simulated' and lease_owner = ${guard.instanceId} for update`
 			: sql`select id, metric_step, metric_position from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])`;
-	const { rows: result } = await sql<{
-		committed_at: Date | string;
-		skipped: string[] | null;
-		positions: [number, number][] | null;
-		duplicate_values: [number, string][] | null;
-		conflict: { key: string; step: number; stored: boolean; last_step: number } | null;
-		too_many: { job_id: string; keys: number } | null;
-		finished: { job_id: string; status: JobStatus }[] | null;
-	}>`
+	const back = (outputs: RawBuilder<unknown>) => commitBack(instanceId, jobIds, statusChanges, outputs);
+	const { rows: appended } = await sql<StatementRow & { fallback: boolean }>`
+		${appendFront(rows, locked)}
+		${back(sql`not (select ok from ok) as fallback`)}`.execute(db);
+	if (!appended[0]!.fallback) return toOutcome(rows, appended[0]!);
+	const { rows: result } = await sql<StatementRow>`
+		${checkedFront(rows, locked)}
+		${back(sql`(select json_agg(json_build_array(row_no, key)) from checked where verdict = 'duplicate') as duplicate_values,
+			(select row_to_json(first_conflict) from first_conflict) as conflict,
+			(select row_to_json(too_many) from too_many) as too_many`)}`.execute(db);
+	return toOutcome(rows, result[0]!);
+}
+
+interface StatementRow {
+	committed_at: Date | string;
+	skipped: string[] | null;
+	positions: [number, number][] | null;
+	duplicate_values?: [number, string][] | null;
+	conflict?: { key: string; step: number; stored: boolean; last_step: number } | null;
+	too_many?: { job_id: string; keys: number } | null;
+	finished: { job_id: string; status: JobStatus }[] | null;
+}
+
+/**
+ * The rows of a commit that only appends, or nothing with ok = false: each row once (the
+ * job ids, steps, epochs and times per row, the values with their row's number), and one
+ * check per value (its key is known) and per row (its step is after its job's greatest).
+ * Defines locked, ok and fresh_rows for commitBack.
+ */
+function appendFront(rows: readonly BatchRow[], locked: RawBuilder<unknown>): RawBuilder<unknown> {
+	const rowNo: number[] = [];
+	const key: string[] = [];
+	const value: number[] = [];
+	const signal: boolean[] = [];
+	rows.forEach((row, index) => {
+		for (const k in row.values) {
+			rowNo.push(index);
+			key.push(k);
+			value.push(row.values[k]!);
+			signal.push(row.signals?.includes(k) ?? false);
+		}
+	});
+	return sql`
+		with locked as materialized (${locked}),
+		r as materialized (
+			select job_id, step, epoch, recorded_at, (n - 1)::integer as row_no from unnest(
+				${arrayLiteral(rows.map((r) => r.jobId))}::uuid[], ${arrayLiteral(rows.map((r) => r.step))}::integer[],
+				${arrayLiteral(rows.map((r) => r.epoch))}::integer[],
+				${arrayLiteral(rows.map((r) => r.recordedAt ?? null))}::timestamptz[]
+			) with ordinality as r(job_id, step, epoch, recorded_at, n)
+			where job_id in (select id from locked)
+		),
+		known as materialized (
+			select k.job_id, k.key, k.key_no from metric_keys k where k.job_id in (select id from locked)
+		),
+		v as materialized (
+			select x.row_no, k.key_no, x.value, x.signal
+			from unnest(
+				${arrayLiteral(rowNo)}::integer[], ${keyLiteral(key)}::text[],
+				${arrayLiteral(value)}::double precision[], ${boolLiteral(signal)}::boolean[]
+			) as x(row_no, key, value, signal)
+			join r on r.row_no = x.row_no
+			left join known k on k.job_id = r.job_id and k.key = x.key
+		),
+		ok as (
+			select not exists (select 1 from v where key_no is null)
+				and not exists (select 1 from r join locked l on l.id = r.job_id where r.step <= l.metric_step) as ok
+		),
+		fresh_rows as materialized (
+			select r.job_id, r.row_no, r.step, r.epoch, r.recorded_at, g.keys, g.vals, g.signal
+			from (
+				select row_no, array_agg(key_no) as keys, array_agg(value) as vals, bool_or(signal) as signal
+				from v group by row_no
+			) g
+			join r on r.row_no = g.row_no
+			where (select ok from ok)
+		),`;
+}
+
+/**
+ * Every check of the write path (see commitMetrics). Defines locked, ok and fresh_rows for
+ * commitBack, and checked, first_conflict and too_many for the outcome.
+ */
+function checkedFront(rows: readonly BatchRow[], locked: RawBuilder<unknown>): RawBuilder<unknown> {
+	const flat = flatten(rows);
+	return sql`
 		with u as materialized (
 			select * from unnest(
 				${arrayLiteral(flat.job)}::uuid[], ${arrayLiteral(flat.row)}::integer[],
@@ -179,7 +259,7 @@ export async function commitMetrics(
 			limit 1
 		),
 		ok as (select not exists (select 1 from first_conflict) and not exists (select 1 from too_many) as ok),
-		fresh as materialized (
+		fresh as (
 			select c.*, coalesce(c.known_no, f.key_no) as key_no
 			from checked c left join fresh_keys f on f.job_id = c.job_id and f.key = c.key
 			where c.verdict = 'fresh' and (select ok from ok)
@@ -192,6 +272,26 @@ export async function commitMetrics(
 			from fresh_keys f join locked l on l.id = f.job_id
 			where (select ok from ok)
 		),
+		fresh_rows as materialized (
+			select job_id, row_no, min(step) as step, min(epoch) as epoch, min(recorded_at) as recorded_at,
+				array_agg(key_no order by key_no) as keys, array_agg(value order by key_no) as vals,
+				bool_or(signal) as signal
+			from fresh group by job_id, row_no
+		),
+	`;
+}
+
+/**
+ * The commit itself, after a front: status changes, the one update of each job row, the
+ * rows inserted at their positions, the NOTIFYs, and the outcome (with the front's `outputs`).
+ */
+function commitBack(
+	instanceId: string,
+	jobIds: readonly string[],
+	statusChanges: readonly StatusChange[],
+	outputs: RawBuilder<unknown>
+): RawBuilder<unknown> {
+	return sql`
 		change_input as (
 			select * from unnest(
 				${arrayLiteral(statusChanges.map((c) => c.jobId))}::uuid[],
@@ -205,14 +305,9 @@ export async function commitMetrics(
 			from change_input c
 			where c.job_id in (select id from locked) and (select ok from ok)
 				and (c.condition = 'always'
-					or (c.condition = 'fresh' and exists (select 1 from fresh f where f.job_id = c.job_id))
-					or (c.condition = 'signal' and exists (select 1 from fresh f where f.job_id = c.job_id and f.signal)))
+					or (c.condition = 'fresh' and exists (select 1 from fresh_rows f where f.job_id = c.job_id))
+					or (c.condition = 'signal' and exists (select 1 from fresh_rows f where f.job_id = c.job_id and f.signal)))
 			order by c.job_id, c.priority
-		),
-		fresh_rows as materialized (
-			select job_id, row_no, min(step) as step, min(epoch) as epoch, min(recorded_at) as recorded_at,
-				array_agg(key_no order by key_no) as keys, array_agg(value order by key_no) as vals
-			from fresh group by job_id, row_no
 		),
 		row_counts as (
 			select job_id, count(*)::integer as n, max(step) as max_step from fresh_rows group by job_id
@@ -248,14 +343,13 @@ export async function commitMetrics(
 			now() as committed_at,
 			array(select id from unnest(${arrayLiteral(jobIds)}::uuid[]) as id except select id from locked)::text[] as skipped,
 			(select json_agg(json_build_array(row_no, position)) from numbered) as positions,
-			(select json_agg(json_build_array(row_no, key)) from checked where verdict = 'duplicate') as duplicate_values,
-			(select row_to_json(first_conflict) from first_conflict) as conflict,
-			(select row_to_json(too_many) from too_many) as too_many,
 			(select json_agg(finished) from finished) as finished,
 			${notifyPairsSql(instanceId, 'p', sql`(select job_id, last as x from bumped where n > 0)`)} as notified_points,
-			${notifyPairsSql(instanceId, 's', sql`(select job_id, status as x from finished)`)} as notified_statuses
-	`.execute(db);
-	const row = result[0]!;
+			${notifyPairsSql(instanceId, 's', sql`(select job_id, status as x from finished)`)} as notified_statuses,
+			${outputs}`;
+}
+
+function toOutcome(rows: readonly BatchRow[], row: StatementRow): CommitOutcome {
 	const committedAt = new Date(row.committed_at).toISOString();
 	const skipped = new Set(row.skipped ?? []);
 	const outcome: CommitOutcome = {
