@@ -98,7 +98,8 @@ async function freshDatabase(admin: postgres.Sql, cluster: PostgresCluster, name
 	await admin.unsafe(`drop database if exists ${name}`);
 	await admin.unsafe(`create database ${name}`);
 	const url = cluster.url.replace(/\/postgres$/, `/${name}`);
-	const handle = openDatabase({ kind: 'postgres', url });
+	// Long deadlines: the fold of a whole window's rows at the end is one statement (the server folds every 256 rows).
+	const handle = openDatabase({ kind: 'postgres', url }, { requestTimeoutMs: 300_000 });
 	const raw = postgres(url, { max: 1, onnotice: () => {} });
 	await migrateToLatest(handle.db);
 	// An autovacuum in one window and not another moves COPY's rate: keep it out of all alike.
