@@ -8,12 +8,12 @@
  *   - the compare page of 10 runs on one key, to a drawn chart (`vapor:chart-drawn`).
  * Histories are written with INSERT … SELECT generate_series into metric_rows (the writer
  * would take hours), then summarised into metric_keys as the writer's summaries define them,
- * then rolled up by the write path's own rollUpCompletedBlocks.
+ * then rolled up by the write path's own rollUp (the key summaries, then the blocks).
  */
 import type { Browser, Page } from '@playwright/test';
 import type postgres from 'postgres';
 import { openDatabase } from '../src/lib/server/db';
-import { rollUpCompletedBlocks } from '../src/lib/server/metrics/metric-key-blocks.repository';
+import { rollUp } from '../src/lib/server/metrics/block-rollups';
 import { CHART_DRAWN_MARK, CHARTS_DRAWN_MARK, ZOOM_DRAWN_MARK } from '../src/lib/monitor/first-draw';
 import { authorization } from '../tests/support/server';
 import { javascriptShipped } from './lib/page-weight';
@@ -69,10 +69,10 @@ const valueSql = (scale: number) => `(1 + (n % 7)) * (0.3 + 2.0 / sqrt(s)) * ${s
 async function seedJob(sql: Sql, databaseUrl: string, job: SeededJob): Promise<string> {
 	const [row] = await sql<{ id: string }[]>`
 		insert into jobs (name, base_model, dataset, epochs, steps_per_epoch, learning_rate, batch_size, seed, status,
-			source, primary_metric, started_at, finished_at, last_contact_at, metric_position)
+			source, primary_metric, started_at, finished_at, last_contact_at, metric_position, metric_step)
 		values (${job.name}, 'llama-3-8b', 'openwebtext', ${job.epochs}, ${job.stepsPerEpoch}, 0.0003, 64, 7, ${job.status},
 			${job.source}, ${job.primary}, now() - interval '3 hours', ${job.status === 'completed' ? sql`now()` : null}, now(),
-			${job.steps})
+			${job.steps}, ${job.steps})
 		returning id`;
 	const id = row!.id;
 	const names = [...job.dense, ...job.sparse];
@@ -88,10 +88,10 @@ async function seedJob(sql: Sql, databaseUrl: string, job: SeededJob): Promise<s
 		[id, job.stepsPerEpoch, job.steps, job.sparseEvery, `{${all.join(',')}}`, `{${dense.join(',')}}`]
 	);
 	// Each key's summary, with the writer's definitions (count, first and last step, last value,
-	// lowest and highest finite value).
+	// lowest and highest finite value), complete up to the last row (summary_position).
 	await sql`
-		insert into metric_keys (job_id, key_no, key, count, first_step, last_step, last_value, min_value, max_value)
-		select ${id}::uuid, v.key_no, (${`{${names.map((n) => `"${n}"`).join(',')}}`}::text[])[v.key_no + 1],
+		insert into metric_keys (job_id, key_no, key, summary_position, count, first_step, last_step, last_value, min_value, max_value)
+		select ${id}::uuid, v.key_no, (${`{${names.map((n) => `"${n}"`).join(',')}}`}::text[])[v.key_no + 1], ${job.steps},
 			count(*)::integer, min(r.step), max(r.step), (array_agg(v.value order by r.step desc))[1],
 			min(v.value) filter (where v.value not in ('NaN', 'Infinity', '-Infinity')),
 			max(v.value) filter (where v.value not in ('NaN', 'Infinity', '-Infinity'))
@@ -100,7 +100,7 @@ async function seedJob(sql: Sql, databaseUrl: string, job: SeededJob): Promise<s
 		group by v.key_no`;
 	const handle = openDatabase({ kind: 'postgres', url: databaseUrl }, { requestTimeoutMs: 300_000 });
 	try {
-		await rollUpCompletedBlocks(handle.db, id);
+		await rollUp(handle.db, id);
 	} finally {
 		await handle.close();
 	}

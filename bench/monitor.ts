@@ -15,7 +15,7 @@ import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser } from '@playwright/test';
 import postgres from 'postgres';
 import { openDatabase } from '../src/lib/server/db';
-import { rollUpCompletedBlocks } from '../src/lib/server/metrics/metric-key-blocks.repository';
+import { rollUp } from '../src/lib/server/metrics/block-rollups';
 import { CHART_DRAWN_MARK } from '../src/lib/monitor/first-draw';
 import { startPostgresCluster } from '../tests/support/postgres-cluster';
 import { authorization, startServer, BENCH_READS } from '../tests/support/server';
@@ -214,7 +214,7 @@ async function measureOneMillionPoints(
 	// What the write path does a block at a time, done here all at once.
 	const handle = openDatabase({ kind: 'postgres', url: cluster.url });
 	const rollupStarted = performance.now();
-	for (const job of [done!, live!]) await rollUpCompletedBlocks(handle.db, job.id);
+	for (const job of [done!, live!]) await rollUp(handle.db, job.id);
 	const rollupSeconds = (performance.now() - rollupStarted) / 1000;
 	await handle.close();
 

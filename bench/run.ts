@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- write|stream|monitor|export|ingest|soak|runs|lease|chaos]: runs the suites (all without an argument),
+ * npm run bench [-- write|stream|monitor|metrics|export|ingest|soak|runs|lease|chaos]: runs the suites (all without an argument),
  * prints their figures and writes each suite's JSON to bench/results/<suite>.json.
  * With --smoke (CI): each suite end to end in seconds with tiny sizes; no figures written.
  */
@@ -10,6 +10,7 @@ import { envNumber, machine, MachineMeter, round, runAbortCleanups, sleep, SMOKE
 import { runWriteSuite } from './write';
 import { runStreamSuite } from './stream';
 import { runMonitorSuite } from './monitor';
+import { runMetricsSuite } from './metrics';
 import { runExportSuite } from './export';
 import { runIngestSuite } from './ingest';
 import { runSoakSuite } from './soak';
@@ -21,6 +22,7 @@ const SUITES: Record<string, () => Promise<unknown>> = {
 	write: runWriteSuite,
 	stream: runStreamSuite,
 	monitor: runMonitorSuite,
+	metrics: runMetricsSuite,
 	export: runExportSuite,
 	ingest: runIngestSuite,
 	soak: runSoakSuite,

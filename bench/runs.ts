@@ -215,9 +215,9 @@ function ingestWriter(base: string, jobId: string) {
 async function insertBigRun(db: Kysely<Database>, points: number): Promise<string> {
 	const { rows } = await sql<{ id: string }>`
 		insert into jobs (name, base_model, dataset, epochs, steps_per_epoch, learning_rate, batch_size, seed,
-			status, source, started_at, finished_at, metric_position)
+			status, source, started_at, finished_at, metric_position, metric_step)
 		values ('A million points', 'llama-3-8b', 'openwebtext', 1000, ${points / 1000}, 0.0003, 64, 1,
-			'completed', 'external', now() - interval '1 day', now(), ${points})
+			'completed', 'external', now() - interval '1 day', now(), ${points}, ${points})
 		returning id`.execute(db);
 	const id = rows[0]!.id;
 	await sql`
@@ -225,9 +225,9 @@ async function insertBigRun(db: Kysely<Database>, points: number): Promise<strin
 		select ${id}::uuid, s, s, 1 + (s - 1) / 1000, '{0,1}'::smallint[], array[1.0 / s, 0.5]::float8[]
 		from generate_series(1, ${points}::int) s`.execute(db);
 	await sql`
-		insert into metric_keys (job_id, key_no, key, count, first_step, last_step, last_value, min_value, max_value)
-		values (${id}::uuid, 0, 'loss', ${points}, 1, ${points}, ${1 / points}, ${1 / points}, 1),
-			(${id}::uuid, 1, 'accuracy', ${points}, 1, ${points}, 0.5, 0.5, 0.5)`.execute(db);
+		insert into metric_keys (job_id, key_no, key, summary_position, count, first_step, last_step, last_value, min_value, max_value)
+		values (${id}::uuid, 0, 'loss', ${points}, ${points}, 1, ${points}, ${1 / points}, ${1 / points}, 1),
+			(${id}::uuid, 1, 'accuracy', ${points}, ${points}, 1, ${points}, 0.5, 0.5, 0.5)`.execute(db);
 	await sql`vacuum analyze metric_rows`.execute(db);
 	return id;
 }

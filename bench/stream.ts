@@ -2,6 +2,10 @@
  * Suite "stream": live points to N concurrent clients by SSE, against the same N
  * clients polling GET …/metrics every 1.5 s, on the built server (adapter-node) with
  * the simulator ticking every 50 ms for one running job, on real Postgres.
+ * Mode "values" (named metrics, issue #13): N clients of the version-2 stream
+ * (`?v=2`, every key) of an external job that a writer in the bench feeds over HTTP with
+ * one step of VALUES_KEYS keys every 50 ms, as a training script would; every client must
+ * see every position once, each row with all its keys.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -10,6 +14,7 @@ import postgres from 'postgres';
 import { startPostgresCluster, type PostgresCluster } from '../tests/support/postgres-cluster';
 import { authorization, startServer, type RunningServer, BENCH_READS } from '../tests/support/server';
 import { SseParser } from '../src/lib/training/sse';
+import type { StreamRow } from '../src/lib/training/stream-rows';
 import { ensureBuild } from './lib/build';
 import {
 	CpuMeter,
@@ -29,7 +34,7 @@ import {
 } from './lib/measure';
 
 const CLIENT_COUNTS = envNumbers('BENCH_STREAM_CLIENTS', [100, 500, 1000], [10]);
-const MODES = (process.env.BENCH_STREAM_MODES ?? 'sse,poll').split(',') as Mode[];
+const MODES = (process.env.BENCH_STREAM_MODES ?? 'sse,poll,values').split(',') as Mode[];
 const WINDOW_MS = envNumber('BENCH_STREAM_WINDOW_MS', 15_000, 1_000);
 const STOP_TIMEOUT_MS = 10_000;
 const STEP_MS = 50;
@@ -40,7 +45,9 @@ const TARGET_P99_MS = 100;
 /** Other work above this (% of one core) makes a phase's latency and rates unreliable. */
 const CONTENDED_PERCENT = 25;
 
-type Mode = 'sse' | 'poll';
+type Mode = 'sse' | 'poll' | 'values';
+/** Keys per step of the "values" mode's job. */
+const VALUES_KEYS = 20;
 
 interface Point {
 	step: number;
@@ -56,6 +63,10 @@ export interface StreamFigures {
 	latencyMs: Summary;
 	lost: number;
 	duplicated: number;
+	/** "values" mode: values missing from received rows (each row must carry VALUES_KEYS keys). */
+	missingValues?: number;
+	/** "values" mode: steps the writer committed in the window, and its request time. */
+	writer?: { steps: number; failed: number; requestMs: Summary };
 	clientsWithGaps: number;
 	/** Points each client received in the window: the fewest and the median. */
 	pointsPerClient: { min: number; median: number };
@@ -153,7 +164,7 @@ interface Client {
 	close(): void;
 }
 
-function sseClient(agent: http.Agent, url: string, window: Window): Client {
+function sseClient(agent: http.Agent, url: string, window: Window, counts?: { missingValues: number }): Client {
 	const tracker = new StepTracker();
 	const parser = new SseParser();
 	let request: http.ClientRequest | undefined;
@@ -174,6 +185,16 @@ function sseClient(agent: http.Agent, url: string, window: Window): Client {
 							// The first event: its id is the step the stream starts after.
 							if (tracker.last === undefined && event.lastEventId !== '') tracker.last = Number(event.lastEventId);
 							resolve(true);
+							continue;
+						}
+						if (event.event === 'values') {
+							// Version 2: ids and rows are positions; every row holds all the step's keys.
+							for (const row of JSON.parse(event.data) as StreamRow[]) {
+								if (!tracker.accept(row.position) || !window.open) continue;
+								tracker.inWindow++;
+								counts!.missingValues += Math.max(0, VALUES_KEYS - Object.keys(row.values).length);
+								window.latencies.push(receivedAt - Date.parse(row.recordedAt));
+							}
 							continue;
 						}
 						if (event.event !== 'metrics') continue;
@@ -277,6 +298,59 @@ function pollClient(
 	return client;
 }
 
+/** Where the "values" job's writer is: steps continue across phases (and server restarts). */
+let writerStep = 0;
+
+/**
+ * A training script's reporting loop: one step of VALUES_KEYS keys every STEP_MS, each
+ * request awaited (a slow answer delays the next step, never overlaps it).
+ */
+function startWriter(baseUrl: string, jobId: string) {
+	const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+	const keys = Array.from({ length: VALUES_KEYS }, (_, k) => (k === 0 ? 'train/loss' : `metric/${k}`));
+	let stopped = false;
+	const stats = { steps: 0, failed: 0, requestMs: [] as number[], counting: false };
+	const post = (body: string) =>
+		new Promise<number>((resolve, reject) => {
+			const request = http.request(
+				`${baseUrl}/api/training/jobs/${jobId}/metrics`,
+				{ method: 'POST', agent, headers: { ...authorization(), 'content-type': 'application/json' } },
+				(response) => {
+					response.resume();
+					response.on('end', () => resolve(response.statusCode ?? 0));
+				}
+			);
+			request.on('error', reject);
+			request.end(body);
+		});
+	const done = (async () => {
+		let due = performance.now();
+		while (!stopped) {
+			const step = ++writerStep;
+			const metrics = Object.fromEntries(keys.map((key, k) => [key, 1 / Math.sqrt(step) + k * 1e-3]));
+			const started = performance.now();
+			const status = await post(JSON.stringify([{ step, metrics }])).catch(() => 0);
+			if (stats.counting) {
+				stats.requestMs.push(performance.now() - started);
+				if (status === 200) stats.steps++;
+				else stats.failed++;
+			}
+			due += STEP_MS;
+			const wait = due - performance.now();
+			if (wait > 0) await sleep(wait);
+			else due = performance.now();
+		}
+	})();
+	return {
+		stats,
+		async stop() {
+			stopped = true;
+			await done;
+			agent.destroy();
+		}
+	};
+}
+
 async function phase(
 	cluster: PostgresCluster,
 	sql: postgres.Sql,
@@ -289,6 +363,7 @@ async function phase(
 	const forget = onAbort(() => server.kill());
 	const pid = server.process.pid!;
 	const clients: Client[] = [];
+	let writer: ReturnType<typeof startWriter> | undefined;
 	let figures: Omit<StreamFigures, 'shutdown'>;
 	let shutdown: StreamFigures['shutdown'];
 	try {
@@ -296,13 +371,15 @@ async function phase(
 		const idleRss = memoryMiB(pid).rss;
 		const window: Window = { open: false, latencies: [] };
 		const pollStats = { responseMs: [] as number[], requests: 0 };
+		const counts = { missingValues: 0 };
 
-		if (mode === 'sse') {
+		if (mode === 'values') writer = startWriter(server.url, jobId);
+		if (mode === 'sse' || mode === 'values') {
 			const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-			const url = `${server.url}/api/training/jobs/${jobId}/stream?after=latest`;
+			const url = `${server.url}/api/training/jobs/${jobId}/stream?${mode === 'values' ? 'v=2&' : ''}after=latest`;
 			// Connect in waves so the listen backlog never overflows.
 			for (let i = 0; i < count; i += 100) {
-				const wave = Array.from({ length: Math.min(100, count - i) }, () => sseClient(agent, url, window));
+				const wave = Array.from({ length: Math.min(100, count - i) }, () => sseClient(agent, url, window, counts));
 				clients.push(...wave);
 				await Promise.all(wave.map((client) => client.connected));
 			}
@@ -321,6 +398,8 @@ async function phase(
 		const machine = new MachineMeter();
 		const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 		for (const client of clients) client.tracker.inWindow = 0;
+		counts.missingValues = 0;
+		if (writer) writer.stats.counting = true;
 		serverCpu.start();
 		pgCpu.start();
 		self.start();
@@ -331,6 +410,7 @@ async function phase(
 		const started = performance.now();
 		await sleep(WINDOW_MS);
 		window.open = false;
+		if (writer) writer.stats.counting = false;
 		const windowEnd = new Date();
 		const seconds = (performance.now() - started) / 1000;
 		loopDelay.disable();
@@ -354,6 +434,16 @@ async function phase(
 			latencyMs: summarize(window.latencies),
 			lost: clients.reduce((sum, client) => sum + client.tracker.lost, 0),
 			duplicated: clients.reduce((sum, client) => sum + client.tracker.duplicated, 0),
+			...(writer
+				? {
+						missingValues: counts.missingValues,
+						writer: {
+							steps: writer.stats.steps,
+							failed: writer.stats.failed,
+							requestMs: summarize(writer.stats.requestMs)
+						}
+					}
+				: {}),
 			clientsWithGaps: clients.filter((client) => client.tracker.lost + client.tracker.duplicated > 0).length,
 			pointsPerClient: { min: received[0] ?? 0, median: received[Math.floor(received.length / 2)] ?? 0 },
 			clientErrors: clients.filter((client) => client.error).length,
@@ -379,6 +469,7 @@ async function phase(
 				.filter((line) => /"level":"(warn|error)"/.test(line)).length
 		};
 	} finally {
+		await writer?.stop();
 		for (const client of clients) client.close();
 		shutdown = await stopServer(server);
 		forget();
@@ -408,6 +499,7 @@ export async function runStreamSuite() {
 		const setup = await startServer(env);
 		const forgetSetup = onAbort(() => setup.kill());
 		let jobId: string;
+		let valuesJobId: string;
 		try {
 			const { job } = await requestJson(`${setup.url}/api/training/jobs`, 'POST', {
 				name: 'stream bench',
@@ -418,17 +510,32 @@ export async function runStreamSuite() {
 				batchSize: 32
 			});
 			jobId = job.id;
-			await requestJson(`${setup.url}/api/training/jobs/${jobId}/start`, 'POST');
+			// Only the modes that read it: a simulated job ticking beside the "values" one would load it.
+			if (MODES.includes('sse') || MODES.includes('poll'))
+				await requestJson(`${setup.url}/api/training/jobs/${jobId}/start`, 'POST');
+			const values = await requestJson(`${setup.url}/api/training/jobs`, 'POST', {
+				name: 'stream bench, 20 keys a step',
+				source: 'external',
+				baseModel: 'bert-base',
+				dataset: 'imdb',
+				epochs: 1000,
+				primaryMetric: 'train/loss'
+			});
+			valuesJobId = values.job.id;
 		} finally {
 			await stopServer(setup);
 			forgetSetup();
 		}
 		for (const mode of MODES) {
 			for (const count of CLIENT_COUNTS) {
-				console.log(
-					`stream: ${count} ${mode === 'sse' ? 'SSE clients' : 'polling clients (every 1.5 s)'}, ${WINDOW_MS / 1000} s …`
-				);
-				results.push(await phase(cluster, sql, env, jobId, mode, count));
+				const what =
+					mode === 'sse'
+						? 'SSE clients'
+						: mode === 'values'
+							? `v=2 SSE clients of ${VALUES_KEYS} keys a step`
+							: 'polling clients (every 1.5 s)';
+				console.log(`stream: ${count} ${what}, ${WINDOW_MS / 1000} s …`);
+				results.push(await phase(cluster, sql, env, mode === 'values' ? valuesJobId : jobId, mode, count));
 			}
 		}
 	} finally {
@@ -452,6 +559,7 @@ export async function runStreamSuite() {
 			'max ms': ms(r.latencyMs.max),
 			lost: r.lost,
 			dup: r.duplicated,
+			'values missing': r.missingValues ?? '',
 			committed: r.committedInWindow,
 			'pts/client min': r.pointsPerClient.min,
 			'server CPU %': r.serverCpuPercent,
@@ -465,9 +573,19 @@ export async function runStreamSuite() {
 			'exit after SIGTERM': r.shutdown.hung ? `hung, killed at ${STOP_TIMEOUT_MS / 1000} s` : `${r.shutdown.ms} ms`
 		}))
 	);
+	const valuesResults = results.filter((r) => r.mode === 'values');
+	const valuesTop = valuesResults.find((r) => r.clients === Math.max(...CLIENT_COUNTS));
+	const valuesTargets = valuesTop && {
+		p99Under100msAt1000: valuesTop.latencyMs.p99 < TARGET_P99_MS,
+		noLostOrRepeated: valuesResults.every(
+			(r) => r.lost === 0 && r.duplicated === 0 && r.missingValues === 0 && r.connected === r.clients
+		),
+		writerSteps: valuesTop.writer?.steps
+	};
+	if (valuesTargets) console.log('\nstream: values (v=2, 20 keys a step) targets', valuesTargets);
 	const sseAt = (n: number) => results.find((r) => r.mode === 'sse' && r.clients === n)!;
 	const pollAt = (n: number) => results.find((r) => r.mode === 'poll' && r.clients === n)!;
-	if (!MODES.includes('sse') || !MODES.includes('poll')) return { partial: true, results };
+	if (!MODES.includes('sse') || !MODES.includes('poll')) return { partial: true, valuesTargets, results };
 	console.log('\nstream: SSE vs polling at the same N');
 	printTable(
 		CLIENT_COUNTS.map((n) => ({
@@ -502,6 +620,7 @@ export async function runStreamSuite() {
 		pollMs: POLL_MS,
 		windowMs: WINDOW_MS,
 		targets,
+		valuesTargets,
 		results
 	};
 }

@@ -8,6 +8,7 @@ import * as namedMetrics from './2026-12-01T0200_named-metrics';
 import * as runConfigTagsNotes from './2026-12-01T0300_run-config-tags-notes';
 import * as jobContact from './2026-12-01T0500_job-contact';
 import * as mlflowExperiments from './2026-12-02T0100_mlflow-experiments';
+import * as keySummariesOffTheWritePath from './2026-12-02T0200_key-summaries-off-the-write-path';
 
 /**
  * Every migration, by name. Listed by hand rather than read from the folder so that
@@ -22,5 +23,6 @@ export const migrations: Record<string, Migration> = {
 	'2026-12-01T0200_named-metrics': namedMetrics,
 	'2026-12-01T0300_run-config-tags-notes': runConfigTagsNotes,
 	'2026-12-01T0500_job-contact': jobContact,
-	'2026-12-02T0100_mlflow-experiments': mlflowExperiments
+	'2026-12-02T0100_mlflow-experiments': mlflowExperiments,
+	'2026-12-02T0200_key-summaries-off-the-write-path': keySummariesOffTheWritePath
 };

@@ -101,9 +101,10 @@ describe.skipIf(cannotMount !== undefined)('a full disk under the embedded datab
 	let server: RunningServer;
 
 	beforeAll(async () => {
-		// Room for the data folder (about 40 MB at start, WAL segments of 16 MB as it grows) plus
-		// the 64 MB reserve once the filler is gone.
-		volume = mounted(192);
+		// Room for the data folder (about 40 MB at start, WAL segments of 16 MB as it grows; on a
+		// loaded machine checkpoints lag and it reached 146 MB) plus the 64 MB reserve once the
+		// filler is gone.
+		volume = mounted(320);
 		server = await startServer({ VAPOR_DATA_DIR: volume.dir, VAPOR_SIM_STEP_MS: '50' });
 	}, 150_000);
 	afterAll(async () => {

@@ -262,10 +262,10 @@ async function jobWithPoints(sql: postgres.Sql, baseUrl: string, points: number)
 		insert into metric_rows (job_id, position, step, epoch, keys, vals)
 		select ${job.id}, s, s, (s - 1) / 1000 + 1, '{0,1}', array[1.0 / s, 0.5] from generate_series(1, ${points}) as s`;
 	await sql`
-		insert into metric_keys (job_id, key_no, key, count, first_step, last_step, last_value, min_value, max_value)
-		values (${job.id}, 0, 'loss', ${points}, 1, ${points}, ${1 / points}, ${1 / points}, 1),
-			(${job.id}, 1, 'accuracy', ${points}, 1, ${points}, 0.5, 0.5, 0.5)`;
-	await sql`update jobs set metric_position = ${points} where id = ${job.id}`;
+		insert into metric_keys (job_id, key_no, key, summary_position, count, first_step, last_step, last_value, min_value, max_value)
+		values (${job.id}, 0, 'loss', ${points}, ${points}, 1, ${points}, ${1 / points}, ${1 / points}, 1),
+			(${job.id}, 1, 'accuracy', ${points}, ${points}, 1, ${points}, 0.5, 0.5, 0.5)`;
+	await sql`update jobs set metric_position = ${points}, metric_step = ${points} where id = ${job.id}`;
 	return job.id;
 }
 

@@ -11,6 +11,7 @@ import { BlockRollups } from '../../src/lib/server/metrics/block-rollups';
 import { readCurve, readKeyCurve } from '../../src/lib/server/metrics/curve.service';
 import { BLOCK_STEPS } from '../../src/lib/server/metrics/metric-key-blocks.repository';
 import { listKeys } from '../../src/lib/server/metrics/metrics.repository';
+import { summarizeKeys } from '../../src/lib/server/metrics/metric-key-summaries.repository';
 import { commitMetrics, type BatchRow } from '../../src/lib/server/metrics/metrics.writer';
 import { Simulator } from '../../src/lib/server/simulator/simulator';
 import { blockAlignedGrid, evenGrid, M4Accumulator, type ColumnGrid } from '../../src/lib/training/downsample';
@@ -118,6 +119,71 @@ describe.each(BACKENDS)('named metrics (%s)', (backend) => {
 			[1, 2.0, 0.1],
 			[2, 1.8, null],
 			[100, 1.1, null]
+		]);
+	});
+
+	it('keeps summaries exact whether the rows after them are folded in or not, and folds each row once', async () => {
+		const job = await createValidJob(handle.db, events, external);
+		const summary = async () =>
+			(await listKeys(handle.db, job.id)).map((k) => [
+				k.key,
+				k.count,
+				k.firstStep,
+				k.lastStep,
+				k.lastValue,
+				k.min,
+				k.max
+			]);
+		const stored = async () =>
+			(
+				await sql<{ key: string; count: number; summary_position: number }>`
+					select key, count, summary_position from metric_keys where job_id = ${job.id} order by key_no`.execute(handle.db)
+			).rows;
+		await ingest(job.id, [
+			{ step: 1, metrics: { 'train/loss': 2, lr: 5 } },
+			{ step: 2, metrics: { 'train/loss': 3 } }
+		]);
+		const first = [
+			['train/loss', 2, 1, 2, 3, 2, 3],
+			['lr', 1, 1, 1, 5, 5, 5]
+		];
+		expect(await summary()).toEqual(first);
+		// The write statement left the stored summaries alone: readers added the rows.
+		expect(await stored()).toEqual([
+			{ key: 'train/loss', count: 0, summary_position: 0 },
+			{ key: 'lr', count: 0, summary_position: 0 }
+		]);
+
+		// Two folds at once (two instances): each row is counted once.
+		await Promise.all([summarizeKeys(handle.db, job.id), summarizeKeys(handle.db, job.id)]);
+		expect(await stored()).toEqual([
+			{ key: 'train/loss', count: 2, summary_position: 2 },
+			{ key: 'lr', count: 1, summary_position: 2 }
+		]);
+		expect(await summary()).toEqual(first);
+
+		// After a fold: a new key, and values whose checks need the summary and the rows after it.
+		await ingest(job.id, [{ step: 3, metrics: { 'train/loss': 0.5, 'val/loss': 7 } }]);
+		expect(await summary()).toEqual([
+			['train/loss', 3, 1, 3, 0.5, 0.5, 3],
+			['lr', 1, 1, 1, 5, 5, 5],
+			['val/loss', 1, 3, 3, 7, 7, 7]
+		]);
+		expect(await ingest(job.id, [{ step: 3, key: 'train/loss', value: 0.5 }])).toMatchObject({ duplicates: 1 });
+		expect((await refusal(ingest(job.id, [{ step: 3, key: 'train/loss', value: 0.6 }]))).message).toMatch(
+			/"train\/loss" at step 3 is already stored with another value/
+		);
+		expect((await refusal(ingest(job.id, [{ step: 2, key: 'val/loss', value: 1 }]))).message).toMatch(
+			/"val\/loss" at step 2 is not after its last stored step \(3\)/
+		);
+		// lr's last step (1) is in its summary: 2 is new for lr, though not for the job.
+		expect(await ingest(job.id, [{ step: 2, key: 'lr', value: 4 }])).toMatchObject({ accepted: 1, lastStep: 3 });
+		expect(await getJob(handle.db, job.id)).toMatchObject({ currentStep: 3, latestLoss: 0.5 });
+		await summarizeKeys(handle.db, job.id);
+		expect(await summary()).toEqual([
+			['train/loss', 3, 1, 3, 0.5, 0.5, 3],
+			['lr', 2, 1, 2, 4, 4, 5],
+			['val/loss', 1, 3, 3, 7, 7, 7]
 		]);
 	});
 

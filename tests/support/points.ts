@@ -1,6 +1,7 @@
 import { openDatabase, type Db } from '../../src/lib/server/db';
 import { listPoints as listJobPoints } from '../../src/lib/server/metrics/curve.service';
 import { commitMetrics, type BatchRow } from '../../src/lib/server/metrics/metrics.writer';
+import { summarizeKeys } from '../../src/lib/server/metrics/metric-key-summaries.repository';
 import type { MetricPoint } from '../../src/lib/training/job';
 
 /** A point in today's shape, for tests that seed jobs: stored as the keys loss and accuracy. */
@@ -61,6 +62,8 @@ export async function seedPoints(
 				points.push({ jobId, step, ...pointAt(step) });
 			await insertPoints(handle.db, points, chunk);
 		}
+		// What a server folds in as it goes (BlockRollups); the block roll-ups are left to the caller.
+		await summarizeKeys(handle.db, jobId);
 	} finally {
 		await handle.close();
 	}

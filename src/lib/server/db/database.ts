@@ -44,6 +44,8 @@ export interface JobsTable {
 	primary_metric: Generated<string>;
 	/** The last position handed to one of this job's metric_rows (commit order). */
 	metric_position: Generated<number>;
+	/** The greatest step of any of its keys (0 before any value): a value above it is new for its key. */
+	metric_step: Generated<number>;
 }
 
 /** API tokens, kept as SHA-256 hashes; the token itself is shown once. */

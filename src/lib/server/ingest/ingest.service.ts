@@ -165,8 +165,9 @@ export async function storeValuesLocked(
 		// Throwing rolls the transaction back: nothing is written.
 		throw conflict(`"${job.name}" is ${job.status}: it takes no more points. Create a new job for a new run.`);
 	}
-	const { rows: last } = await sql<{ step: number | null }>`
-		select max(last_step) as step from metric_keys where job_id = ${jobId}`.execute(trx);
+	const { rows: last } = await sql<{ step: number }>`select metric_step as step from jobs where id = ${jobId}`.execute(
+		trx
+	);
 	return { outcome, lastStep: last[0]?.step ?? 0 };
 }
 

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db';
 import { conflict, notFound } from '../errors';
 import { log } from '../log';
+import { keySummariesSql } from '../metrics/metric-key-summaries.repository';
 
 export interface DeleteRequest {
 	id: string;
@@ -28,13 +29,10 @@ export async function requestJobDelete(db: Db, id: string): Promise<DeleteReques
 		if (!job) throw notFound(`No job has the id ${id}. It may never have existed, or it was deleted.`);
 		throw conflict(`"${job.name}" is running: stop it first, then delete it.`);
 	}
-	// Stored values, from the keys' summaries (one small row per key, not a scan of the values).
-	const { points } = await db
-		.selectFrom('metric_keys')
-		.select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), sql<string>`0`).as('points'))
-		.where('job_id', '=', id)
-		.executeTakeFirstOrThrow();
-	return { ...marked, points: Number(points) };
+	// Stored values, from the keys' summaries (one small row per key and the few rows after them, not a scan of the values).
+	const { rows } = await sql<{ points: string }>`
+		select coalesce(sum(count), 0)::text as points from (${keySummariesSql(id)}) k`.execute(db);
+	return { ...marked, points: Number(rows[0]?.points ?? 0) };
 }
 
 export interface JobDeleterOptions {

@@ -15,9 +15,19 @@ type JobsBuilder = ExpressionBuilder<
 const ACCURACY_BESIDE_PRIMARY = sql`key = regexp_replace(jobs.primary_metric, 'loss$', 'accuracy') and jobs.primary_metric ~ 'loss$'`;
 
 /**
- * Jobs with their latest values: the last step of any key, and the last values of the
- * primary metric and its companion (loss → accuracy), from the keys' summaries. A job
- * marked for deletion is gone from every read here.
+ * A key's last value: in the newest row after its summary that holds it (within a key,
+ * steps grow in commit order), else the summary's (metric-key-summaries.repository).
+ */
+const LAST_VALUE = sql`coalesce(
+	(select r.vals[array_position(r.keys, k.key_no)] from metric_rows r
+		where r.job_id = k.job_id and r.position > k.summary_position and k.key_no = any(r.keys)
+		order by r.position desc limit 1),
+	k.last_value)`;
+
+/**
+ * Jobs with their latest values: the greatest step of any key (jobs.metric_step), and the
+ * last values of the primary metric and its companion (loss → accuracy). A job marked for
+ * deletion is gone from every read here.
  */
 function selectJobs(db: Db, { withConfig = true } = {}) {
 	const query = db
@@ -25,18 +35,22 @@ function selectJobs(db: Db, { withConfig = true } = {}) {
 		.leftJoinLateral(
 			(eb) =>
 				eb
-					.selectFrom('metric_keys')
-					.select((k) => [
-						k.fn.max('metric_keys.last_step').as('step'),
-						sql<number | null>`(array_agg(last_value) filter (where key = jobs.primary_metric))[1]`.as('loss'),
-						sql<number | null>`(array_agg(last_value) filter (where ${ACCURACY_BESIDE_PRIMARY}))[1]`.as('accuracy')
+					.selectFrom('metric_keys as k')
+					.select([
+						sql<number | null>`(array_agg(${LAST_VALUE}) filter (where key = jobs.primary_metric))[1]`.as('loss'),
+						sql<number | null>`(array_agg(${LAST_VALUE}) filter (where ${ACCURACY_BESIDE_PRIMARY}))[1]`.as('accuracy')
 					])
-					.whereRef('metric_keys.job_id', '=', 'jobs.id')
+					.whereRef('k.job_id', '=', 'jobs.id')
+					.where(sql<SqlBool>`(key = jobs.primary_metric or ${ACCURACY_BESIDE_PRIMARY})`)
 					.as('latest'),
 			(join) => join.onTrue()
 		)
 		.where('jobs.deleting_at', 'is', null)
-		.select(['latest.step as current_step', 'latest.loss as latest_loss', 'latest.accuracy as latest_accuracy']);
+		.select([
+			sql<number | null>`nullif(jobs.metric_step, 0)`.as('current_step'),
+			'latest.loss as latest_loss',
+			'latest.accuracy as latest_accuracy'
+		]);
 	return withConfig
 		? query.selectAll('jobs')
 		: query.select([
@@ -63,6 +77,7 @@ function selectJobs(db: Db, { withConfig = true } = {}) {
 				'jobs.deleting_at',
 				'jobs.primary_metric',
 				'jobs.metric_position',
+				'jobs.metric_step',
 				'jobs.last_contact_at'
 			]);
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db';
 import { toKeySummary, toMetricValue, type MetricKeyRow } from './metrics.table';
 import { BLOCK_STEPS, M4_STEPS } from './metric-key-blocks.repository';
+import { readKeySummaries } from './metric-key-summaries.repository';
 import type { ColumnGrid } from '../../training/downsample';
 import type { KeySummary, MetricValue } from '../../training/metrics';
 
@@ -9,12 +10,11 @@ export const MAX_PAGE_SIZE = 10_000;
 
 /** Every key of a job with its summary, in the order the keys first arrived. */
 export async function listKeys(db: Db, jobId: string): Promise<KeySummary[]> {
-	const rows = await db.selectFrom('metric_keys').selectAll().where('job_id', '=', jobId).orderBy('key_no').execute();
-	return rows.map(toKeySummary);
+	return (await readKeySummaries(db, jobId)).map(toKeySummary);
 }
 
 export async function findKey(db: Db, jobId: string, key: string): Promise<MetricKeyRow | undefined> {
-	return db.selectFrom('metric_keys').selectAll().where('job_id', '=', jobId).where('key', '=', key).executeTakeFirst();
+	return (await readKeySummaries(db, jobId, key))[0];
 }
 
 interface ValueRow {
@@ -70,10 +70,18 @@ export async function listKeyDownsampled(
 			from metric_key_blocks where job_id = ${jobId} and key_no = ${key.key_no} and block < ${endBlock}
 		),
 		source as (
+			-- The raw rows before the first block and after the last stored one, as two index
+			-- ranges: one range with both as a filter read (and unnested) every row between.
 			select r.step, r.epoch, r.recorded_at, v.value
 			from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
-			where r.job_id = ${jobId} and v.key_no = ${key.key_no} and r.step >= ${lo} and r.step <= ${hi}
-				and (r.step < ${firstBlock * BLOCK_STEPS} or r.step >= (select raw_block from stored) * ${BLOCK_STEPS})
+			where r.job_id = ${jobId} and v.key_no = ${key.key_no}
+				and r.step >= ${lo} and r.step <= ${hi} and r.step < ${firstBlock * BLOCK_STEPS}
+			union all
+			select r.step, r.epoch, r.recorded_at, v.value
+			from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
+			where r.job_id = ${jobId} and v.key_no = ${key.key_no}
+				and r.step >= greatest(${lo}, (select raw_block from stored) * ${BLOCK_STEPS}) and r.step <= ${hi}
+				and r.step >= ${firstBlock * BLOCK_STEPS}
 			union all
 			select u.step, u.epoch, u.recorded_at, u.value
 			from metric_key_blocks b, unnest(b.step, b.epoch, b.recorded_at, b.value) as u(step, epoch, recorded_at, value)

@@ -1,13 +1,20 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Generated, Insertable, Selectable } from 'kysely';
 import type { CreatedAt } from '../db/database';
 import type { KeySummary, MetricValue } from '../../training/metrics';
 
-/** A job's metric keys, interned: rows store key_no, never the name. */
+/**
+ * A job's metric keys, interned: rows store key_no, never the name. The summary (count …
+ * max_value) covers the job's rows up to summary_position only: the write statement does
+ * not touch it (a row per key per commit was its largest cost); read it through
+ * metric-key-summaries.repository, which adds the rows after it.
+ */
 export interface MetricKeysTable {
 	job_id: string;
 	/** 0 … 999, in the order the keys first arrived. */
 	key_no: number;
 	key: string;
+	/** The job position (metric_rows.position) up to which count … max_value include values. */
+	summary_position: Generated<number>;
 	count: number;
 	first_step: number | null;
 	last_step: number | null;

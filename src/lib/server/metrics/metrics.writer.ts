@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db';
 import type { JobEvents } from '../events/job-events';
 import { notifyPairsSql } from '../events/notify';
@@ -78,16 +78,23 @@ const boolLiteral = (values: readonly boolean[]) => `{${values.map((v) => (v ? '
  * THE write path of metric values, for every writer (the simulator's tick, an ingest
  * request): ONE statement that
  *  - locks the jobs it may write (the guard) and reads their keys;
- *  - checks every value at or below its key's last stored step: stored with the same
+ *  - checks every value at or below its key's last stored step (only in jobs that have a
+ *    value at or below their greatest step, jobs.metric_step): stored with the same
  *    value is a duplicate (accepted, not written twice); anything else is a conflict,
  *    and then nothing at all is written;
- *  - interns new keys (at most MAX_KEYS_PER_JOB per job) and updates each key's summary;
+ *  - interns new keys (at most MAX_KEYS_PER_JOB per job); the keys' summaries are not
+ *    touched (a row per key per commit was the statement's largest cost): readers add the
+ *    rows after them, and BlockRollups folds those in later (metric-key-summaries.repository);
  *  - inserts one metric_rows row per given row, numbered by the job's commit-order
  *    position (jobs.metric_position);
  *  - applies the status changes whose condition holds;
  *  - NOTIFYs the new positions and statuses (delivered on commit).
- * Each column travels as one array literal (array-literal.ts): the job ids once, the
- * values unnested once (the tick rewrite measured in bench/write.ts).
+ * Each column travels as one array literal (array-literal.ts).
+ *
+ * Most commits only append: every key known, every step after its job's greatest step (the
+ * tick after its first, a script's next steps). Those are tried first with a statement
+ * that skips every check above but those two (appendFront); when one fails it writes
+ * nothing and the full statement (checkedFront) runs. Both end in the same commit (commitBack).
  */
 export async function commitMetrics(
 	db: Db,
@@ -96,22 +103,98 @@ export async function commitMetrics(
 	rows: readonly BatchRow[],
 	statusChanges: readonly StatusChange[] = []
 ): Promise<CommitOutcome> {
-	const flat = flatten(rows);
 	const jobIds = [...new Set([...rows.map((r) => r.jobId), ...statusChanges.map((c) => c.jobId)])];
 	const locked =
 		guard.kind === 'lease'
-			? sql`select id from jobs where id = any(${arrayLiteral(jobIds)}::uuid[]) and status = 'running'
-					and source = 'simulated' and lease_owner = ${guard.instanceId} for update`
-			: sql`select id from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])`;
-	const { rows: result } = await sql<{
-		committed_at: Date | string;
-		skipped: string[] | null;
-		positions: [number, number][] | null;
-		duplicate_values: [number, string][] | null;
-		conflict: { key: string; step: number; stored: boolean; last_step: number } | null;
-		too_many: { job_id: string; keys: number } | null;
-		finished: { job_id: string; status: JobStatus }[] | null;
-	}>`
+			? sql`select id, metric_step, metric_position from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])
+					and status = 'running' and source = 'simulated' and lease_owner = ${guard.instanceId} for update`
+			: sql`select id, metric_step, metric_position from jobs where id = any(${arrayLiteral(jobIds)}::uuid[])`;
+	const back = (outputs: RawBuilder<unknown>) => commitBack(instanceId, jobIds, statusChanges, outputs);
+	const { rows: appended } = await sql<StatementRow & { fallback: boolean }>`
+		${appendFront(rows, locked)}
+		${back(sql`not (select ok from ok) as fallback`)}`.execute(db);
+	if (!appended[0]!.fallback) return toOutcome(rows, appended[0]!);
+	const { rows: result } = await sql<StatementRow>`
+		${checkedFront(rows, locked)}
+		${back(sql`(select json_agg(json_build_array(row_no, key)) from checked where verdict = 'duplicate') as duplicate_values,
+			(select row_to_json(first_conflict) from first_conflict) as conflict,
+			(select row_to_json(too_many) from too_many) as too_many`)}`.execute(db);
+	return toOutcome(rows, result[0]!);
+}
+
+interface StatementRow {
+	committed_at: Date | string;
+	skipped: string[] | null;
+	positions: [number, number][] | null;
+	duplicate_values?: [number, string][] | null;
+	conflict?: { key: string; step: number; stored: boolean; last_step: number } | null;
+	too_many?: { job_id: string; keys: number } | null;
+	finished: { job_id: string; status: JobStatus }[] | null;
+}
+
+/**
+ * The rows of a commit that only appends, or nothing with ok = false: each row once (the
+ * job ids, steps, epochs and times per row, the values with their row's number), and one
+ * check per value (its key is known) and per row (its step is after its job's greatest).
+ * Defines locked, ok and fresh_rows for commitBack.
+ */
+function appendFront(rows: readonly BatchRow[], locked: RawBuilder<unknown>): RawBuilder<unknown> {
+	const rowNo: number[] = [];
+	const key: string[] = [];
+	const value: number[] = [];
+	const signal: boolean[] = [];
+	rows.forEach((row, index) => {
+		for (const k in row.values) {
+			rowNo.push(index);
+			key.push(k);
+			value.push(row.values[k]!);
+			signal.push(row.signals?.includes(k) ?? false);
+		}
+	});
+	return sql`
+		with locked as materialized (${locked}),
+		r as materialized (
+			select job_id, step, epoch, recorded_at, (n - 1)::integer as row_no from unnest(
+				${arrayLiteral(rows.map((r) => r.jobId))}::uuid[], ${arrayLiteral(rows.map((r) => r.step))}::integer[],
+				${arrayLiteral(rows.map((r) => r.epoch))}::integer[],
+				${arrayLiteral(rows.map((r) => r.recordedAt ?? null))}::timestamptz[]
+			) with ordinality as r(job_id, step, epoch, recorded_at, n)
+			where job_id in (select id from locked)
+		),
+		known as materialized (
+			select k.job_id, k.key, k.key_no from metric_keys k where k.job_id in (select id from locked)
+		),
+		v as materialized (
+			select x.row_no, k.key_no, x.value, x.signal
+			from unnest(
+				${arrayLiteral(rowNo)}::integer[], ${keyLiteral(key)}::text[],
+				${arrayLiteral(value)}::double precision[], ${boolLiteral(signal)}::boolean[]
+			) as x(row_no, key, value, signal)
+			join r on r.row_no = x.row_no
+			left join known k on k.job_id = r.job_id and k.key = x.key
+		),
+		ok as (
+			select not exists (select 1 from v where key_no is null)
+				and not exists (select 1 from r join locked l on l.id = r.job_id where r.step <= l.metric_step) as ok
+		),
+		fresh_rows as materialized (
+			select r.job_id, r.row_no, r.step, r.epoch, r.recorded_at, g.keys, g.vals, g.signal
+			from (
+				select row_no, array_agg(key_no) as keys, array_agg(value) as vals, bool_or(signal) as signal
+				from v group by row_no
+			) g
+			join r on r.row_no = g.row_no
+			where (select ok from ok)
+		),`;
+}
+
+/**
+ * Every check of the write path (see commitMetrics). Defines locked, ok and fresh_rows for
+ * commitBack, and checked, first_conflict and too_many for the outcome.
+ */
+function checkedFront(rows: readonly BatchRow[], locked: RawBuilder<unknown>): RawBuilder<unknown> {
+	const flat = flatten(rows);
+	return sql`
 		with u as materialized (
 			select * from unnest(
 				${arrayLiteral(flat.job)}::uuid[], ${arrayLiteral(flat.row)}::integer[],
@@ -122,68 +205,106 @@ export async function commitMetrics(
 		),
 		locked as materialized (${locked}),
 		known as materialized (
-			select k.job_id, k.key, k.key_no, k.last_step from metric_keys k where k.job_id in (select id from locked)
+			select k.job_id, k.key, k.key_no, k.last_step, k.summary_position
+			from metric_keys k where k.job_id in (select id from locked)
+		),
+		-- A value above its job's greatest step is new for its key: no per-key check (the tick,
+		-- a script's next steps). Only jobs with a value at or below it need their keys' last
+		-- steps: the summary's, or a later one among the rows after it (the tail).
+		slow_jobs as materialized (
+			select distinct u.job_id from u join locked l on l.id = u.job_id where u.step <= l.metric_step
+		),
+		tail_last as materialized (
+			select r.job_id, v.key_no, max(r.step) as last_step
+			from slow_jobs s
+			join metric_rows r on r.job_id = s.job_id
+				and r.position > (select coalesce(min(k.summary_position), 0) from known k where k.job_id = s.job_id)
+			cross join lateral unnest(r.keys) as v(key_no)
+			group by r.job_id, v.key_no
 		),
 		checked as materialized (
-			select u.*, k.key_no as known_no, k.last_step,
-				case when k.key_no is null or u.step > k.last_step then 'fresh'
-					when s.value is not null and s.value = u.value then 'duplicate'
+			select c.*,
+				case when c.known_no is null or c.last_step is null or c.step > c.last_step then 'fresh'
+					when s.value is not null and s.value = c.value then 'duplicate'
 					else 'conflict' end as verdict,
 				s.value is not null as stored
-			from u
-			left join known k on k.job_id = u.job_id and k.key = u.key
+			from (
+				select u.*, k.key_no as known_no,
+					case when u.step > l.metric_step then null else greatest(k.last_step, t.last_step) end as last_step
+				from u
+				join locked l on l.id = u.job_id
+				left join known k on k.job_id = u.job_id and k.key = u.key
+				left join tail_last t on t.job_id = u.job_id and t.key_no = k.key_no
+			) c
 			left join lateral (
 				select v.value from metric_rows r, unnest(r.keys, r.vals) as v(key_no, value)
-				where k.key_no is not null and u.step <= k.last_step
-					and r.job_id = u.job_id and r.step = u.step and v.key_no = k.key_no
+				where c.known_no is not null and c.step <= c.last_step
+					and r.job_id = c.job_id and r.step = c.step and v.key_no = c.known_no
 				limit 1
 			) s on true
-			where u.job_id in (select id from locked)
 		),
 		first_conflict as (
 			select key, step, stored, last_step from checked where verdict = 'conflict' order by step, key limit 1
 		),
-		fresh_keys as (
-			select job_id, key,
-				(select coalesce(max(key_no), -1) from known k where k.job_id = n.job_id)
+		-- Per job: its keys so far, and the highest key number; and the position before this
+		-- commit. Looked up in one jsonb object each, like the bases below: the CTEs' row
+		-- estimates (1) made joins and subqueries against them nested loops, keys × keys
+		-- comparisons (49 million, over 5 s, on the first tick of 1,000 new jobs).
+		job_keys as (
+			select jsonb_object_agg(l.id::text, jsonb_build_array(coalesce(s.n, 0), coalesce(s.top, -1), l.metric_position)) as m
+			from locked l
+			left join (select job_id, count(*) as n, max(key_no) as top from known group by job_id) s on s.job_id = l.id
+		),
+		fresh_keys as materialized (
+			select job_id, key, min(step) as first_step,
+				((select m from job_keys) -> job_id::text ->> 1)::integer
 					+ row_number() over (partition by job_id order by min(ord)) as key_no
 			from checked n where known_no is null group by job_id, key
 		),
 		too_many as (
-			select job_id, (select count(*) from known k where k.job_id = f.job_id) + count(*) as keys
+			select job_id, ((select m from job_keys) -> job_id::text ->> 0)::integer + count(*) as keys
 			from fresh_keys f group by job_id
-			having (select count(*) from known k where k.job_id = f.job_id) + count(*) > ${MAX_KEYS_PER_JOB}
+			having ((select m from job_keys) -> job_id::text ->> 0)::integer + count(*) > ${MAX_KEYS_PER_JOB}
 			limit 1
 		),
 		ok as (select not exists (select 1 from first_conflict) and not exists (select 1 from too_many) as ok),
-		fresh as materialized (
-			select c.*, coalesce(c.known_no, f.key_no) as key_no
-			from checked c left join fresh_keys f on f.job_id = c.job_id and f.key = c.key
+		fresh_key_numbers as (
+			select jsonb_object_agg(job_id::text || ' ' || key, key_no) as m from fresh_keys
+		),
+		fresh as (
+			select c.*,
+				coalesce(c.known_no, ((select m from fresh_key_numbers) ->> (c.job_id::text || ' ' || c.key))::integer) as key_no
+			from checked c
 			where c.verdict = 'fresh' and (select ok from ok)
 		),
-		stats as (
-			select job_id, key_no, key, bool_or(known_no is not null) as known, count(*)::integer as n,
-				min(step) as first_step, max(step) as last_step, (array_agg(value order by step desc))[1] as last_value,
-				min(value) filter (where value not in ('NaN', 'Infinity', '-Infinity')) as min_value,
-				max(value) filter (where value not in ('NaN', 'Infinity', '-Infinity')) as max_value
-			from fresh group by job_id, key_no, key
+		-- A new key starts with an empty summary at the job's position before this commit:
+		-- readers add its values from the rows after it (metric-key-summaries.repository).
+		keys_inserted as (
+			insert into metric_keys (job_id, key_no, key, first_step, summary_position)
+			select f.job_id, f.key_no, f.key, f.first_step, ((select m from job_keys) -> f.job_id::text ->> 2)::integer
+			from fresh_keys f
+			where (select ok from ok)
 		),
-		-- Known keys by a plain UPDATE (HOT: no indexed column changes), new ones by INSERT: an
-		-- upsert of every key of every tick cost half the statement.
-		summaries_updated as (
-			update metric_keys k set
-				count = k.count + s.n,
-				last_value = case when s.last_step >= coalesce(k.last_step, 0) then s.last_value else k.last_value end,
-				last_step = greatest(k.last_step, s.last_step),
-				min_value = least(k.min_value, s.min_value),
-				max_value = greatest(k.max_value, s.max_value)
-			from stats s where s.known and k.job_id = s.job_id and k.key_no = s.key_no
+		fresh_rows as materialized (
+			select job_id, row_no, min(step) as step, min(epoch) as epoch, min(recorded_at) as recorded_at,
+				array_agg(key_no order by key_no) as keys, array_agg(value order by key_no) as vals,
+				bool_or(signal) as signal
+			from fresh group by job_id, row_no
 		),
-		summaries_inserted as (
-			insert into metric_keys (job_id, key_no, key, count, first_step, last_step, last_value, min_value, max_value)
-			select job_id, key_no, key, n, first_step, last_step, last_value, min_value, max_value
-			from stats where not known
-		),
+	`;
+}
+
+/**
+ * The commit itself, after a front: status changes, the one update of each job row, the
+ * rows inserted at their positions, the NOTIFYs, and the outcome (with the front's `outputs`).
+ */
+function commitBack(
+	instanceId: string,
+	jobIds: readonly string[],
+	statusChanges: readonly StatusChange[],
+	outputs: RawBuilder<unknown>
+): RawBuilder<unknown> {
+	return sql`
 		change_input as (
 			select * from unnest(
 				${arrayLiteral(statusChanges.map((c) => c.jobId))}::uuid[],
@@ -197,26 +318,22 @@ export async function commitMetrics(
 			from change_input c
 			where c.job_id in (select id from locked) and (select ok from ok)
 				and (c.condition = 'always'
-					or (c.condition = 'fresh' and exists (select 1 from fresh f where f.job_id = c.job_id))
-					or (c.condition = 'signal' and exists (select 1 from fresh f where f.job_id = c.job_id and f.signal)))
+					or (c.condition = 'fresh' and exists (select 1 from fresh_rows f where f.job_id = c.job_id))
+					or (c.condition = 'signal' and exists (select 1 from fresh_rows f where f.job_id = c.job_id and f.signal)))
 			order by c.job_id, c.priority
 		),
-		fresh_rows as materialized (
-			select job_id, row_no, min(step) as step, min(epoch) as epoch, min(recorded_at) as recorded_at,
-				array_agg(key_no order by key_no) as keys, array_agg(value order by key_no) as vals
-			from fresh group by job_id, row_no
-		),
 		row_counts as (
-			select job_id, count(*)::integer as n from fresh_rows group by job_id
+			select job_id, count(*)::integer as n, max(step) as max_step from fresh_rows group by job_id
 		),
 		-- ONE update of each job row (Postgres applies only one of two updates of a row in a
 		-- statement): its new rows' positions and its status change together.
 		job_updates as (
-			select coalesce(rc.job_id, ch.job_id) as job_id, coalesce(rc.n, 0) as n, ch.status, ch.error
+			select coalesce(rc.job_id, ch.job_id) as job_id, coalesce(rc.n, 0) as n, coalesce(rc.max_step, 0) as max_step,
+				ch.status, ch.error
 			from row_counts rc full join chosen ch on ch.job_id = rc.job_id
 		),
 		bumped as (
-			update jobs set metric_position = metric_position + u.n,
+			update jobs set metric_position = metric_position + u.n, metric_step = greatest(metric_step, u.max_step),
 				${statusAssignmentsSql(sql`u.status`, sql`u.error`, sql`u.status is not null`)}
 			from job_updates u where jobs.id = u.job_id
 			returning jobs.id as job_id, jobs.metric_position - u.n as base, jobs.metric_position as last, u.n,
@@ -239,14 +356,13 @@ export async function commitMetrics(
 			now() as committed_at,
 			array(select id from unnest(${arrayLiteral(jobIds)}::uuid[]) as id except select id from locked)::text[] as skipped,
 			(select json_agg(json_build_array(row_no, position)) from numbered) as positions,
-			(select json_agg(json_build_array(row_no, key)) from checked where verdict = 'duplicate') as duplicate_values,
-			(select row_to_json(first_conflict) from first_conflict) as conflict,
-			(select row_to_json(too_many) from too_many) as too_many,
 			(select json_agg(finished) from finished) as finished,
 			${notifyPairsSql(instanceId, 'p', sql`(select job_id, last as x from bumped where n > 0)`)} as notified_points,
-			${notifyPairsSql(instanceId, 's', sql`(select job_id, status as x from finished)`)} as notified_statuses
-	`.execute(db);
-	const row = result[0]!;
+			${notifyPairsSql(instanceId, 's', sql`(select job_id, status as x from finished)`)} as notified_statuses,
+			${outputs}`;
+}
+
+function toOutcome(rows: readonly BatchRow[], row: StatementRow): CommitOutcome {
 	const committedAt = new Date(row.committed_at).toISOString();
 	const skipped = new Set(row.skipped ?? []);
 	const outcome: CommitOutcome = {

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { Db } from '../db';
 import type { MlflowExperimentsTable, MlflowRunsTable } from '../db/database';
+import { keySummariesSql } from '../metrics/metric-key-summaries.repository';
 
 export type ExperimentRow = Selectable<MlflowExperimentsTable>;
 export type MlflowRunRow = Selectable<MlflowRunsTable>;
@@ -65,13 +66,12 @@ export async function setRunTags(db: Db, jobId: string, tags: Record<string, str
 /** When each key's last value was recorded (what MLflow's runs/get shows beside it). */
 export async function lastRecordedAt(db: Db, jobId: string): Promise<Map<string, Date>> {
 	const { rows } = await sql<{ key: string; recorded_at: Date | string }>`
-		select k.key, r.recorded_at from metric_keys k
+		select k.key, r.recorded_at from (${keySummariesSql(jobId)}) k
 		cross join lateral (
 			select r.recorded_at from metric_rows r
 			where r.job_id = k.job_id and r.step = k.last_step and k.key_no = any(r.keys)
 			order by r.position desc limit 1
-		) r
-		where k.job_id = ${jobId}`.execute(db);
+		) r`.execute(db);
 	return new Map(rows.map((row) => [row.key, new Date(row.recorded_at)]));
 }
 
