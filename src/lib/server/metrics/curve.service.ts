@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db';
 import type { MetricsQuery } from './metrics-query';
 import {
@@ -11,6 +12,7 @@ import {
 } from './metrics.repository';
 import type { MetricKeyRow } from './metrics.table';
 import { BLOCK_STEPS } from './metric-key-blocks.repository';
+import { keySummariesSql } from './metric-key-summaries.repository';
 import { blockAlignedGrid, evenGrid } from '../../training/downsample';
 import type { MetricPoint } from '../../training/job';
 import { companionKey, type MetricValue } from '../../training/metrics';
@@ -135,15 +137,14 @@ export interface PointKeys {
 	companion: MetricKeyRow | undefined;
 }
 
-/** Both key rows in one statement. A stream finds them once, not once per history page. */
+/**
+ * Both key rows in one statement, with their complete summaries (the stored ones lag the
+ * writes: metric-key-summaries.repository.ts). A stream finds them once, not once per page.
+ */
 export async function findPointKeys(db: Db, job: { id: string; primaryMetric: string }): Promise<PointKeys> {
 	const companion = companionKey(job.primaryMetric);
-	const rows = await db
-		.selectFrom('metric_keys')
-		.selectAll()
-		.where('job_id', '=', job.id)
-		.where('key', 'in', companion === undefined ? [job.primaryMetric] : [job.primaryMetric, companion])
-		.execute();
+	const names = companion === undefined ? [job.primaryMetric] : [job.primaryMetric, companion];
+	const { rows } = await keySummariesSql(job.id, sql`k.key = any(${names}::text[])`).execute(db);
 	return {
 		primary: rows.find((row) => row.key === job.primaryMetric),
 		companion: companion === undefined ? undefined : rows.find((row) => row.key === companion)
