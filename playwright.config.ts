@@ -30,6 +30,10 @@ export default defineConfig({
 		baseURL: process.env.VAPOR_E2E_URL,
 		// Signed in as the test admin to the shared server and each temp server (tests/e2e/auth-state.ts).
 		storageState: process.env.VAPOR_E2E_STATE,
+		// The running badge's pulse and the reconnect spinner stop (the app honours reduced motion):
+		// an endless animation keeps headless Chromium compositing every frame, about a sixth of
+		// Playwright's CPU on this machine (README, Testing).
+		reducedMotion: 'reduce',
 		trace: 'retain-on-failure',
 		screenshot: 'only-on-failure'
 	},

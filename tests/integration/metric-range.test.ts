@@ -50,6 +50,24 @@ describe.each(BACKENDS)('GET …/metrics/range (%s)', (backend) => {
 		expect(answer.resolution).toBe('raw');
 		expect(answer.values.map((v) => v.step)).toEqual(Array.from({ length: 501 }, (_, i) => 1000 + i));
 		expect(answer.values[234]!.value).toBe(50);
+		// The answer names its key once; a value carries only what differs from value to value.
+		expect(answer.key).toBe('train/loss');
+		expect(Object.keys(answer.values[0]!).sort()).toEqual(['epoch', 'recordedAt', 'step', 'value']);
+	});
+
+	it('answers GET …/metrics?key= as series whose values do not repeat the key', async () => {
+		const response = await fetch(
+			`${server.url}/api/training/jobs/${job.id}/metrics?keys=train/loss,val/loss&maxPoints=40`,
+			{
+				headers: authorization()
+			}
+		);
+		const { series } = (await response.json()) as { series: { key: string; values: { step: number }[] }[] };
+		expect(series.map((s) => s.key)).toEqual(['train/loss', 'val/loss']);
+		// val/loss is sparse (every 100 steps), so its curve may come from block extremes: fewer values.
+		expect(series[1]!.values.length).toBeGreaterThan(0);
+		expect(series[1]!.values.every(({ step }) => step % 100 === 0)).toBe(true);
+		for (const { values } of series) expect(values.every((value) => !('key' in value) && 'step' in value)).toBe(true);
 	});
 
 	it('downsamples a wider range with M4, keeping its spike, its ends and nothing outside it', async () => {

@@ -4,7 +4,7 @@ import { migrateTo, migrateToLatest } from '../../src/lib/server/db/migrate';
 import { apiClient } from '../support/api-client';
 import { BACKENDS, createTestStore, openTestDatabase, type TestStore } from '../support/databases';
 import { signIn, startServer, TEST_TOKEN, type RunningServer } from '../support/server';
-import type { MetricValue } from '../../src/lib/training/metrics';
+import type { SeriesValue } from '../../src/lib/training/metrics';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read field by field, as the client's protos read them
 type Answer = Record<string, any>;
@@ -145,7 +145,7 @@ describe.each(BACKENDS)('the MLflow tracking API (%s)', (backend) => {
 		const response = await fetch(`${server.url}/api/training/jobs/${jobId}/metrics?key=${encodeURIComponent(key)}`, {
 			headers: { authorization: `Bearer ${TEST_TOKEN}` }
 		});
-		const body = (await response.json()) as { series: { key: string; values: MetricValue[] }[] };
+		const body = (await response.json()) as { series: { key: string; values: SeriesValue[] }[] };
 		return body.series[0]!.values;
 	};
 

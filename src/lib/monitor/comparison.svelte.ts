@@ -1,5 +1,5 @@
 import { isTerminal, type Job, type MetricPoint } from '$lib/training/job';
-import type { MetricValue } from '$lib/training/metrics';
+import { numericValue, type SeriesValue } from '$lib/training/metrics';
 import { JobMonitor } from './job-monitor.svelte';
 import type { JobsLive } from './jobs-live.svelte';
 
@@ -92,17 +92,13 @@ export interface KeyPoint {
 	recordedAt: string;
 }
 
-const toPoint = (v: MetricValue): KeyPoint => ({
-	step: v.step,
-	loss: v.value ?? (v.nonFinite === 'Infinity' ? Infinity : v.nonFinite === '-Infinity' ? -Infinity : Number.NaN),
-	recordedAt: v.recordedAt
-});
+const toPoint = (v: SeriesValue): KeyPoint => ({ step: v.step, loss: numericValue(v), recordedAt: v.recordedAt });
 
 async function fetchSeries(url: string, fetcher: typeof fetch = fetch): Promise<KeyPoint[]> {
 	const response = await fetcher(url);
 	const body = (await response.json().catch(() => ({}))) as {
-		series?: { values: MetricValue[] }[];
-		values?: MetricValue[];
+		series?: { values: SeriesValue[] }[];
+		values?: SeriesValue[];
 		error?: string;
 	};
 	if (!response.ok) throw new Error(body.error ?? `${url} answered ${response.status}.`);

@@ -3,7 +3,7 @@
    in $state.raw, never mutated in place. */
 import { reachesEnd, type StepRange } from '$lib/chart/domain';
 import { M4Accumulator, type SeriesPoint } from '$lib/training/downsample';
-import { companionKey, type KeySummary, type MetricValue } from '$lib/training/metrics';
+import { companionKey, numericValue, type KeySummary, type SeriesValue } from '$lib/training/metrics';
 import { streamValue, type StreamRow } from '$lib/training/stream-rows';
 
 /** M4 keeps up to 4 values of one key per pixel column. */
@@ -16,13 +16,7 @@ type Fetch = typeof fetch;
 /** A value as a chart point: the chart reads `loss` as the value (SeriesPoint is M4's shape). */
 export type KeyPoint = SeriesPoint;
 
-const toPoint = (value: MetricValue): KeyPoint => ({
-	step: value.step,
-	loss:
-		value.value ??
-		(value.nonFinite === 'Infinity' ? Infinity : value.nonFinite === '-Infinity' ? -Infinity : Number.NaN),
-	accuracy: null
-});
+const toPoint = (value: SeriesValue): KeyPoint => ({ step: value.step, loss: numericValue(value), accuracy: null });
 
 async function readJson<T>(fetcher: Fetch, url: string): Promise<T> {
 	const response = await fetcher(url);
@@ -95,7 +89,7 @@ export class KeySeries {
 		try {
 			const maxPoints = Math.min(10_000, Math.max(VALUES_PER_COLUMN, columns * VALUES_PER_COLUMN));
 			const url = `/api/training/jobs/${this.jobId}/metrics?key=${encodeURIComponent(this.key)}&maxPoints=${maxPoints}`;
-			const body = await readJson<{ series: { values: MetricValue[] }[] }>(this.fetcher, url);
+			const body = await readJson<{ series: { values: SeriesValue[] }[] }>(this.fetcher, url);
 			this.#history = body.series[0]?.values.map(toPoint) ?? [];
 			const last = this.#history.at(-1)?.step ?? 0;
 			this.#live = this.#live.filter((point) => point.step > last);
@@ -162,7 +156,7 @@ export class KeySeries {
 			const url =
 				`/api/training/jobs/${this.jobId}/metrics/range?key=${encodeURIComponent(this.key)}` +
 				`&fromStep=${view[0]}&toStep=${view[1]}&width=${width}`;
-			const body = await readJson<{ values: MetricValue[] }>(this.fetcher, url);
+			const body = await readJson<{ values: SeriesValue[] }>(this.fetcher, url);
 			if (this.#zoomed?.request !== request) return false;
 			const points = body.values.map(toPoint);
 			// Live values that arrived while the read was under way.

@@ -40,6 +40,21 @@ export interface MetricValue {
 	recordedAt: string;
 }
 
+/**
+ * A value inside a `series` answer (GET …/metrics?key=, …/metrics/range): the series names
+ * the key once, so its values do not repeat it (a long key made up a fifth of a curve's bytes).
+ */
+export type SeriesValue = Omit<MetricValue, 'key'>;
+
+/** The value as a number: a stored non-finite value (null with its marker) back to NaN or ±Infinity. */
+export function numericValue(value: SeriesValue): number {
+	if (value.value !== null) return value.value;
+	return value.nonFinite === 'Infinity' ? Infinity : value.nonFinite === '-Infinity' ? -Infinity : Number.NaN;
+}
+
+/** Values for a `series` answer. */
+export const withoutKeys = (values: MetricValue[]): SeriesValue[] => values.map(({ key: _key, ...value }) => value);
+
 /** One key of a job, as GET …/metrics/keys lists it. */
 export interface KeySummary {
 	key: string;

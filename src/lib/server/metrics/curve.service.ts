@@ -15,7 +15,7 @@ import { BLOCK_STEPS } from './metric-key-blocks.repository';
 import { keySummariesSql } from './metric-key-summaries.repository';
 import { blockAlignedGrid, evenGrid } from '../../training/downsample';
 import type { MetricPoint } from '../../training/job';
-import { companionKey, type MetricValue } from '../../training/metrics';
+import { companionKey, numericValue, withoutKeys, type MetricValue, type SeriesValue } from '../../training/metrics';
 
 /** M4 keeps up to 4 values of one key per column (first, last, lowest, highest). */
 export const VALUES_PER_COLUMN = 4;
@@ -65,7 +65,7 @@ export interface KeyRange {
 	toStep: number;
 	width: number;
 	resolution: 'raw' | 'downsampled';
-	values: MetricValue[];
+	values: SeriesValue[];
 }
 
 /**
@@ -85,17 +85,13 @@ export async function readKeyRange(
 	const maxPoints = width * VALUES_PER_COLUMN;
 	if (toStep - fromStep + 1 <= width) {
 		const values = await listKeyValues(db, jobId, row, { afterStep: fromStep - 1, toStep, limit: width });
-		return { ...answer, resolution: 'raw', values };
+		return { ...answer, resolution: 'raw', values: withoutKeys(values) };
 	}
 	const values = await readKeyCurve(db, jobId, key, maxPoints, Math.max(1, fromStep), toStep);
 	// readKeyCurve answers every value when they fit; M4 keeps fewer than the range holds.
 	const stored = await countValues(db, jobId, row.key_no, fromStep, toStep, maxPoints);
-	return { ...answer, resolution: stored > values.length ? 'downsampled' : 'raw', values };
+	return { ...answer, resolution: stored > values.length ? 'downsampled' : 'raw', values: withoutKeys(values) };
 }
-
-/** A stored value as today's points carry it (a non-finite loss stays NaN, shown as a gap). */
-const rawValue = (value: MetricValue) =>
-	value.value ?? (value.nonFinite === 'Infinity' ? Infinity : value.nonFinite === '-Infinity' ? -Infinity : NaN);
 
 async function withCompanion(db: Db, jobId: string, primary: string, values: MetricValue[]): Promise<MetricPoint[]> {
 	const companion = companionKey(primary);
@@ -111,7 +107,7 @@ async function withCompanion(db: Db, jobId: string, primary: string, values: Met
 	return values.map((v) => ({
 		step: v.step,
 		epoch: v.epoch,
-		loss: rawValue(v),
+		loss: numericValue(v),
 		accuracy: accuracy.get(v.step) ?? null,
 		recordedAt: v.recordedAt
 	}));
@@ -170,7 +166,7 @@ export async function listPoints(
 	return values.map((v) => ({
 		step: v.step,
 		epoch: v.epoch,
-		loss: rawValue(v),
+		loss: numericValue(v),
 		accuracy: v.companion,
 		recordedAt: v.recordedAt
 	}));
@@ -184,7 +180,7 @@ export async function readMetrics(
 	db: Db,
 	job: { id: string; primaryMetric: string },
 	query: MetricsQuery
-): Promise<{ metrics: MetricPoint[] } | { series: { key: string; values: MetricValue[] }[] }> {
+): Promise<{ metrics: MetricPoint[] } | { series: { key: string; values: SeriesValue[] }[] }> {
 	if (!query.keys) {
 		const metrics = query.maxPoints
 			? await readCurve(db, job, query.maxPoints, query.afterStep)
@@ -194,7 +190,8 @@ export async function readMetrics(
 	const series = [];
 	for (const key of query.keys) {
 		if (query.maxPoints) {
-			series.push({ key, values: await readKeyCurve(db, job.id, key, query.maxPoints, query.fromStep, query.toStep) });
+			const values = await readKeyCurve(db, job.id, key, query.maxPoints, query.fromStep, query.toStep);
+			series.push({ key, values: withoutKeys(values) });
 			continue;
 		}
 		const row = await findKey(db, job.id, key);
@@ -205,7 +202,7 @@ export async function readMetrics(
 					limit: query.limit
 				})
 			: [];
-		series.push({ key, values });
+		series.push({ key, values: withoutKeys(values) });
 	}
 	return { series };
 }
