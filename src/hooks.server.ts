@@ -2,9 +2,10 @@ import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { dev } from '$app/environment';
 import { gzipResponse, shouldCompress } from '$lib/server/compression';
 import { door } from '$lib/server/auth/door';
-import { DATABASE_AWAY, isDatabaseUnavailable } from '$lib/server/errors';
+import { DATABASE_AWAY, isDatabaseUnavailable, isShutdownCut } from '$lib/server/errors';
 import { log } from '$lib/server/log';
-import { quiesceVapor, startVapor, stopVapor } from '$lib/server/vapor';
+import { httpDrain, lastOnConnection, shutdownGraceMs } from '$lib/server/shutdown';
+import { quiesceVapor, STOP_BUDGET_MS, startVapor, stopVapor } from '$lib/server/vapor';
 
 const SHUTDOWN_HOOKED = Symbol.for('vapor.shutdownHooked');
 
@@ -31,28 +32,60 @@ export const init: ServerInit = async () => {
 			});
 		});
 		// adapter-node stops taking requests on these signals but waits for open
-		// connections; streams are open connections, so end them (and the ticks) now.
+		// connections; streams are open connections, so end them (and the ticks) now, and
+		// drain the rest within a bound (see $lib/server/shutdown.ts).
 		// (Only in the built server: in dev, Vite owns Ctrl+C.)
-		if (!dev) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void quiesceVapor());
+		if (!dev) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => beginStop(signal));
 		// adapter-node emits this once the HTTP server has closed.
 		process.once('sveltekit:shutdown', async (reason) => {
 			log.info('shutting down', { reason });
-			await stopVapor();
-			log.info('stopped');
-			// Everything of ours is closed; a handle a library left open must not keep the
-			// process (and its port) alive. Unref'd: a clean exit comes first.
-			if (!dev) setTimeout(() => process.exit(0), 2_000).unref();
+			const took = await stopVapor();
+			log.info('stopped', { ms: took });
+			if (dev) return;
+			// Everything of ours is closed, so the event loop should be empty now; a handle a
+			// library left open must not keep the process (and its port) alive. Unref'd: a
+			// clean exit comes first.
+			setTimeout(() => {
+				log.warn('shutdown: something still held the process after everything was closed; exiting', {
+					resources: process.getActiveResourcesInfo()
+				});
+				process.exit(0);
+			}, EXIT_WAIT_MS).unref();
 		});
 	}
 };
+
+const EXIT_WAIT_MS = 250;
+
+/**
+ * On SIGTERM or SIGINT. A stop has two bounded parts: the HTTP server drains (at most the
+ * grace), then stopVapor() (at most STOP_BUDGET_MS). Should either wait on something no
+ * bound covers, the process exits anyway, saying what it was still waiting for.
+ */
+function beginStop(signal: NodeJS.Signals) {
+	const graceMs = shutdownGraceMs();
+	log.info('stopping', { signal, graceMs });
+	httpDrain.begin(graceMs);
+	void quiesceVapor();
+	// A second of slack over the sum of the bounds: this is the net under them, not one more of them.
+	const deadlineMs = graceMs + STOP_BUDGET_MS + 1_000;
+	setTimeout(() => {
+		log.error('shutdown: the process did not stop in time; exiting', {
+			afterMs: deadlineMs,
+			resources: process.getActiveResourcesInfo()
+		});
+		process.exit(1);
+	}, deadlineMs).unref();
+}
 
 /**
  * The door first (see $lib/server/auth/door.ts: access decided on event.route.id), then
  * gzip for what the app renders (see $lib/server/compression.ts).
  */
 export const handle: Handle = async ({ event, resolve }) => {
+	httpDrain.note(event.platform?.req);
 	const refused = await door(event);
-	if (refused) return refused;
+	if (refused) return httpDrain.draining ? lastOnConnection(refused) : refused;
 	let response = await resolve(event);
 	// A page or form action that failed because the database is away: a 503, not a 500 (handleError
 	// set the message; SvelteKit gives every unexpected error 500).
@@ -60,12 +93,14 @@ export const handle: Handle = async ({ event, resolve }) => {
 		response = new Response(response.body, { status: 503, headers: response.headers });
 		response.headers.set('retry-after', '5');
 	}
-	return shouldCompress(event.request, response) ? gzipResponse(response) : response;
+	if (shouldCompress(event.request, response)) response = gzipResponse(response);
+	return httpDrain.draining ? lastOnConnection(response) : response;
 };
 
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
 	if (isDatabaseUnavailable(error)) {
-		log.warn('database unavailable during a page request', { path: event.url.pathname, error });
+		if (!isShutdownCut(error))
+			log.warn('database unavailable during a page request', { path: event.url.pathname, error });
 		event.locals.databaseAway = true;
 		return { message: DATABASE_AWAY, databaseAway: true };
 	}

@@ -10,10 +10,28 @@ export interface EventStreamOptions {
 	fetch?: typeof fetch;
 	/** Until a response says otherwise (the server's default). */
 	heartbeatMs?: number;
+	/** For tests: the random source of the reconnect delays' spread. */
+	random?: () => number;
 }
 
 const DEFAULT_HEARTBEAT_MS = 15_000;
 const DEFAULT_RETRY_MS = 2_000;
+/** The first reconnect's delay is at most this, whatever `retry:` the server asked for. */
+const FIRST_RETRY_MS = 500;
+/** Reconnects that keep failing wait at most this long. */
+const MAX_RETRY_MS = 10_000;
+
+/**
+ * How long to wait before reconnect number `attempt` (0 for the first after a stream that
+ * delivered events): doubling from `firstMs` up to MAX_RETRY_MS, and a random point in the
+ * upper half of that. When a server restarts, every open tab loses its stream at the same
+ * instant; with a fixed delay they all came back in the same instant too, and again at
+ * each failed try. Spread over the half, they come back spread, and keep growing apart.
+ */
+export function reconnectDelayMs(attempt: number, firstMs: number, random: () => number = Math.random): number {
+	const ceiling = Math.min(MAX_RETRY_MS, firstMs * 2 ** Math.min(attempt, 30));
+	return ceiling / 2 + (random() * ceiling) / 2;
+}
 
 /** Why a connection was given up on: a name other than AbortError, so it is not mistaken for stop(). */
 class DeadConnection extends Error {
@@ -25,12 +43,15 @@ class DeadConnection extends Error {
  * heartbeat comments: with every byte in view, a connection that goes silent for 2.5
  * heartbeat intervals is known dead, closed and resumed by its last event id (sent as
  * Last-Event-ID, as EventSource would). 204 ends it, as it ends an EventSource; so does a
- * 4xx, which a retry would not change.
+ * 4xx, which a retry would not change. Reconnects back off with a random spread
+ * (reconnectDelayMs); the server's `retry:` bounds the first delay.
  */
 export class EventStream {
 	#options: EventStreamOptions;
 	#lastEventId = '';
 	#retryMs = DEFAULT_RETRY_MS;
+	/** Reconnects since a connection last delivered an event. */
+	#attempt = 0;
 	#heartbeatMs: number;
 	#controller: AbortController | undefined;
 	#stopped = false;
@@ -67,8 +88,9 @@ export class EventStream {
 			if (this.#stopped) return;
 			if (outcome === 'ended') return this.stop();
 			this.#setState('reconnecting');
+			const delay = reconnectDelayMs(this.#attempt++, Math.min(this.#retryMs, FIRST_RETRY_MS), this.#options.random);
 			await new Promise<void>((resolve) => {
-				const timer = setTimeout(resolve, this.#retryMs);
+				const timer = setTimeout(resolve, delay);
 				this.#wake = () => (clearTimeout(timer), resolve());
 			});
 		}
@@ -104,6 +126,7 @@ export class EventStream {
 			if (Number.isFinite(heartbeat) && heartbeat > 0) this.#heartbeatMs = heartbeat;
 			arm();
 			this.#setState('live');
+			const liveSince = Date.now();
 			const parser = new SseParser();
 			const decoder = new TextDecoder();
 			const reader = response.body.getReader();
@@ -111,9 +134,13 @@ export class EventStream {
 				const { done, value } = await reader.read();
 				if (done || this.#stopped) return 'again';
 				arm();
+				// A quiet stream (heartbeats only) that lived this long was a healthy connection too.
+				if (Date.now() - liveSince >= MAX_RETRY_MS) this.#attempt = 0;
 				for (const event of parser.push(decoder.decode(value, { stream: true }))) {
 					if (event.lastEventId) this.#lastEventId = event.lastEventId;
 					if (this.#stopped) return 'again';
+					// Not reset on a connection alone: a server that is stopping answers and ends at once.
+					this.#attempt = 0;
 					this.#options.onEvent(event);
 				}
 				if (parser.retry !== undefined) this.#retryMs = parser.retry;

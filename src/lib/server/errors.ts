@@ -39,10 +39,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 		code === 'CONNECTION_DESTROYED' ||
 		code === 'CONNECT_TIMEOUT' ||
 		code === 'VAPOR_DB_TIMEOUT' || // see db/deadlines.ts
+		code === 'VAPOR_DB_CLOSING' || // a request still running when its server stopped
 		code === '57P01' || // admin_shutdown
 		code === '57P03' // cannot_connect_now
 	);
 }
+
+/** A request that was still running when the server stopped: nothing to log, no one to tell. */
+export const isShutdownCut = (error: unknown) => (error as { code?: string } | null)?.code === 'VAPOR_DB_CLOSING';
 
 export const DATABASE_AWAY =
 	'The database is not reachable right now, so Vapor cannot show this page or do what you asked. Try again in a moment.';

@@ -1,5 +1,5 @@
 import { error as kitError, json, type RequestEvent } from '@sveltejs/kit';
-import { badRequest, HttpError, isDatabaseUnavailable, TooManyRequests } from './errors';
+import { badRequest, HttpError, isDatabaseUnavailable, isShutdownCut, TooManyRequests } from './errors';
 import { log } from './log';
 import { isMlflowRoute, mlflowErrorResponse } from './mlflow/mlflow-http';
 
@@ -27,7 +27,7 @@ export function errorResponse(error: unknown, event: RequestEvent): Response {
 		return json({ error: message }, { status });
 	}
 	if (isDatabaseUnavailable(error)) {
-		log.warn('database unavailable during request', context);
+		if (!isShutdownCut(error)) log.warn('database unavailable during request', context);
 		return json({ error: 'The database is not reachable right now. Try again in a moment.' }, { status: 503 });
 	}
 	log.error('request failed', { ...context, stack: (error as Error)?.stack });

@@ -193,26 +193,43 @@ export async function quiesceVapor(): Promise<void> {
 	await vapor.simulator.stop();
 }
 
-export async function stopVapor(): Promise<void> {
+/**
+ * Closes everything of this process, within STOP_BUDGET_MS whatever the database does (a
+ * frozen one answers nothing): each step gets what is left of the budget, the database's
+ * close at least CLOSE_RESERVE_MS of it. Returns each step's time in ms, for the log.
+ */
+export async function stopVapor(): Promise<Record<string, number>> {
 	const global = globalThis as Global;
 	const vapor = global[KEY];
-	if (!vapor) return;
+	if (!vapor) return {};
 	delete global[KEY];
-	await vapor.ready.catch(() => {});
-	// Each step is bounded: a database that went away mid-query must not keep the process alive.
-	await boundedStep('stop the simulator', () => vapor.simulator.stop());
-	await boundedStep('finish block roll-ups', () => vapor.rollups.idle());
-	await boundedStep('pause background deletes', () => vapor.deleter.stop());
-	await boundedStep('stop watching for lost contact', () => vapor.lostContact.stop());
-	await boundedStep("stop relaying other instances' changes", async () => vapor.relay?.stop());
-	await boundedStep('close the database', () => vapor.database.close());
+	const deadline = performance.now() + STOP_BUDGET_MS;
+	const took: Record<string, number> = {};
+	const step = async (name: string, work: () => Promise<unknown>, last = false) => {
+		const started = performance.now();
+		const left = deadline - started;
+		await boundedStep(name, work, last ? Math.max(left, CLOSE_RESERVE_MS) : Math.max(0, left - CLOSE_RESERVE_MS));
+		took[name] = Math.round(performance.now() - started);
+	};
+	// A stop during the start (migrations) waits for it only as long as the budget allows.
+	await step('finish starting', () => vapor.ready.catch(() => {}));
+	await step('stop the simulator', () => vapor.simulator.stop());
+	await step('finish block roll-ups', () => vapor.rollups.idle());
+	await step('pause background deletes', () => vapor.deleter.stop());
+	await step('stop watching for lost contact', () => vapor.lostContact.stop());
+	await step("stop relaying other instances' changes", async () => vapor.relay?.stop());
+	await step('close the database', () => vapor.database.close(), true);
+	return took;
 }
 
-const STOP_STEP_MS = 5_000;
+/** The whole of stopVapor(); the HTTP server has closed before it starts. */
+export const STOP_BUDGET_MS = 2_000;
+/** Kept for the database's close, whatever the steps before it took. */
+const CLOSE_RESERVE_MS = 500;
 
-async function boundedStep(name: string, step: () => Promise<unknown>): Promise<void> {
+async function boundedStep(name: string, step: () => Promise<unknown>, ms: number): Promise<void> {
 	let timer: NodeJS.Timeout | undefined;
-	const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_STEP_MS)));
+	const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
 	const outcome = await Promise.race([
 		step().then(
 			() => 'done' as const,
@@ -221,7 +238,7 @@ async function boundedStep(name: string, step: () => Promise<unknown>): Promise<
 		timedOut
 	]);
 	clearTimeout(timer);
-	if (outcome === 'timeout') log.warn(`shutdown: could not ${name} in ${STOP_STEP_MS} ms; going on`);
+	if (outcome === 'timeout') log.warn(`shutdown: could not ${name} in ${Math.round(ms)} ms; going on`);
 	else if (outcome !== 'done') log.warn(`shutdown: could not ${name}`, { error: outcome });
 }
 

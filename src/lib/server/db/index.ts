@@ -56,9 +56,14 @@ const BACKGROUND_TIMEOUT_MS = 15_000;
  * while the database is away costs nothing worth counting.
  */
 const RECONNECT_BACKOFF_S = (attempts: number) => Math.min(0.05 * 2 ** attempts, 0.25);
-/** Closing waits this long for statements in flight, then this long for the goodbye to the server. */
-const CLOSE_IDLE_MS = 500;
-const CLOSE_END_S = 0.5;
+/**
+ * Closing waits this long for statements in flight, then this long for the goodbye to the
+ * server. Short: by then the simulator has released its leases and the HTTP server has
+ * closed, so what is still in flight belongs to requests whose connections were cut (their
+ * clients retry; an unfinished transaction is rolled back).
+ */
+const CLOSE_IDLE_MS = 250;
+const CLOSE_END_S = 0.25;
 
 export function databaseTarget(config: { databaseUrl?: string; dataDir: string }): DatabaseTarget {
 	return config.databaseUrl
@@ -104,6 +109,8 @@ export function openDatabase(target: DatabaseTarget, given: Partial<DatabaseOpti
 		const db = new Kysely<Database>({ dialect: requestDialect });
 		const background = new Kysely<Database>({ dialect: backgroundDialect });
 		const close = async () => {
+			requestDialect.refuse();
+			backgroundDialect.refuse();
 			// postgres.js never resolves end() for a connection that is reserved when end()
 			// is called (kysely-postgres-js reserves one per statement) until its timeout:
 			// let the statements in flight finish first, briefly.
@@ -129,8 +136,10 @@ export function openDatabase(target: DatabaseTarget, given: Partial<DatabaseOpti
 			withStorageGuard(new SerializedPGliteDialect({ pglite, lender, priority }), storage, true),
 			deadlines
 		);
-	const db = new Kysely<Database>({ dialect: dialect('request', requestDeadlines) });
-	const background = new Kysely<Database>({ dialect: dialect('background', backgroundDeadlines) });
+	const requestDialect = dialect('request', requestDeadlines);
+	const backgroundDialect = dialect('background', backgroundDeadlines);
+	const db = new Kysely<Database>({ dialect: requestDialect });
+	const background = new Kysely<Database>({ dialect: backgroundDialect });
 	return {
 		db,
 		background,
@@ -144,6 +153,8 @@ export function openDatabase(target: DatabaseTarget, given: Partial<DatabaseOpti
 				timeoutMs
 			),
 		close: async () => {
+			requestDialect.refuse();
+			backgroundDialect.refuse();
 			await Promise.all([db.destroy(), background.destroy()]);
 			if (!pglite.closed) await pglite.close();
 			releaseLock();

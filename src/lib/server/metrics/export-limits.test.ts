@@ -25,12 +25,14 @@ describe('ExportLimits', () => {
 		expect(l.open).toBe(2);
 	});
 
-	it('caps downloads overall, and ends every open one at shutdown', () => {
+	it('caps downloads overall, ends every open one at shutdown, and refuses new ones after with a 503', () => {
 		const l = limits();
 		const ended: string[] = [];
-		for (const client of ['a', 'b', 'c']) l.acquire(client, () => ended.push(client));
+		const releases = ['a', 'b', 'c'].map((client) => l.acquire(client, () => ended.push(client)));
 		expect(() => l.acquire('d', () => {})).toThrow(/limit/);
 		l.endAll();
 		expect(ended.sort()).toEqual(['a', 'b', 'c']);
+		for (const release of releases) release();
+		expect(() => l.acquire('d', () => {})).toThrow(expect.objectContaining({ status: 503 }));
 	});
 });

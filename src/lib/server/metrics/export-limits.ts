@@ -1,4 +1,4 @@
-import { TooManyRequests } from '../errors';
+import { HttpError, TooManyRequests } from '../errors';
 
 export interface ExportLimitOptions {
 	/** Downloads open at once in this process. */
@@ -21,6 +21,7 @@ export class ExportLimits {
 	#open = new Map<string, number>();
 	#total = 0;
 	#enders = new Set<() => void>();
+	#ended = false;
 
 	constructor(readonly options: ExportLimitOptions) {}
 
@@ -33,6 +34,8 @@ export class ExportLimits {
 	 * down while the download is open; the returned function gives the slot back (once).
 	 */
 	acquire(client: string, end: () => void): () => void {
+		// Asked for on a keep-alive connection after the shutdown began: it would be cut anyway.
+		if (this.#ended) throw new HttpError(503, 'The server is shutting down. Try again in a moment.');
 		const mine = this.#open.get(client) ?? 0;
 		if (mine >= this.options.maxPerClient) {
 			throw new TooManyRequests(
@@ -64,6 +67,7 @@ export class ExportLimits {
 
 	/** At shutdown: ends every open download, so that the HTTP server can close now. */
 	endAll(): void {
+		this.#ended = true;
 		for (const end of [...this.#enders]) {
 			try {
 				end();

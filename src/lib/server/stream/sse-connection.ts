@@ -25,9 +25,12 @@ const HEADERS = {
 
 /** Every open stream of this process, so that a shutdown can end them at once. */
 const openConnections = new Set<SseConnection>();
+/** Set at shutdown: a stream asked for on a keep-alive connection after it is ended at once too. */
+let shuttingDown = false;
 
 /** Ends every open stream (clients reconnect by id to whichever process serves next). */
 export function endAllStreams(): void {
+	shuttingDown = true;
 	for (const connection of [...openConnections]) connection.end();
 }
 
@@ -72,6 +75,8 @@ export class SseConnection {
 		this.#heartbeat = setInterval(() => this.send(encodeComment('heartbeat')), options.heartbeatMs);
 		signal?.addEventListener('abort', () => this.#shutdown(), { once: true });
 		openConnections.add(this);
+		// The client gets the retry delay and reconnects, to whichever process serves next.
+		if (shuttingDown) this.end();
 	}
 
 	get closed(): boolean {
