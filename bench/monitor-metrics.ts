@@ -142,7 +142,12 @@ function manyKeys(): { dense: string[]; sparse: string[] } {
 const marked = (page: Page, mark: string, timeout = 30_000) =>
 	page
 		.waitForFunction((name) => performance.getEntriesByName(name)[0]?.startTime, mark, { timeout })
-		.then((handle) => handle.jsonValue() as Promise<number>);
+		.then(
+			(handle) => handle.jsonValue() as Promise<number>,
+			(error: Error) => {
+				throw new Error(`${page.url()}: the mark ${mark} was not set within ${timeout} ms (${error.message})`);
+			}
+		);
 
 /** Panels with a drawn chart and how many of them have points. */
 const panelsDrawn = (page: Page) =>
@@ -295,6 +300,7 @@ async function zoomTimes(browser: Browser, base: string, jobId: string) {
 		const box = (await surface.boundingBox())!;
 		const y = box.y + box.height / 2;
 		const times: number[] = [];
+		const failures: string[] = [];
 		const ranges: string[] = [];
 		for (let i = 0; i < ZOOMS; i++) {
 			await page.evaluate((mark) => {
@@ -307,18 +313,29 @@ async function zoomTimes(browser: Browser, base: string, jobId: string) {
 			await page.mouse.down();
 			await page.mouse.move(x0 + box.width * 0.01, y, { steps: 4 });
 			await page.mouse.up();
-			const ms = await page
+			// The mark, or the page's word that the range read failed (then no mark comes).
+			const outcome = await page
 				.waitForFunction(
 					(mark) => {
+						const failed = document.querySelector('.zoom-error')?.textContent;
+						if (failed) return { failed };
 						const drawn = performance.getEntriesByName(mark)[0];
 						const released = performance.getEntriesByName('bench:release')[0];
-						return drawn && released ? drawn.startTime - released.startTime : undefined;
+						return drawn && released ? { ms: drawn.startTime - released.startTime } : undefined;
 					},
 					ZOOM_DRAWN_MARK,
 					{ timeout: 30_000 }
 				)
-				.then((handle) => handle.jsonValue() as Promise<number>);
-			times.push(ms);
+				.then(
+					(handle) => handle.jsonValue() as Promise<{ ms?: number; failed?: string }>,
+					async (error: Error) => {
+						const zoomed = await frame.getAttribute('data-zoomed');
+						throw new Error(`zoom ${i + 1}: not drawn within 30 s (data-zoomed=${zoomed}): ${error.message}`);
+					}
+				);
+			// A failed read is a figure too (the page said so): counted, and the next zoom tried.
+			if (outcome.failed !== undefined) failures.push(`zoom ${i + 1}: ${outcome.failed}`);
+			else times.push(outcome.ms!);
 			ranges.push((await frame.getAttribute('data-zoomed')) ?? '');
 			// Back to the whole run, and its own mark out of the way before the next drag.
 			await page.evaluate((mark) => performance.clearMarks(mark), ZOOM_DRAWN_MARK);
@@ -326,7 +343,7 @@ async function zoomTimes(browser: Browser, base: string, jobId: string) {
 			await page.waitForFunction(() => !document.querySelector('.loss-chart')?.hasAttribute('data-zoomed'));
 			await marked(page, ZOOM_DRAWN_MARK);
 		}
-		return { ms: summarize(times), ranges };
+		return { ms: summarize(times), failures, ranges };
 	} finally {
 		await page.close();
 	}
