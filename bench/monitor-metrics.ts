@@ -33,6 +33,21 @@ const ZOOMS = envNumber('BENCH_MONITOR_ZOOMS', 10, 2);
 const COMPARE_RUNS = 10;
 const COMPARE_STEPS = envNumber('BENCH_MONITOR_COMPARE_STEPS', 100_000, 2_000);
 const NAVIGATIONS = envNumber('BENCH_MONITOR_NAVIGATIONS', 5, 1);
+const SCENARIO_NAMES = ['navigation', 'live', 'zoom', 'compare'] as const;
+type Scenario = (typeof SCENARIO_NAMES)[number];
+/**
+ * BENCH_MONITOR_SCENARIOS=navigation,zoom runs (and seeds for) only those: the seeding of all
+ * four takes minutes, too long to wait for while working on one of them.
+ */
+const SCENARIOS = new Set<Scenario>(
+	(process.env.BENCH_MONITOR_SCENARIOS ?? SCENARIO_NAMES.join(','))
+		.split(',')
+		.map((name) => name.trim())
+		.filter((name): name is Scenario => {
+			if ((SCENARIO_NAMES as readonly string[]).includes(name)) return true;
+			throw new Error(`BENCH_MONITOR_SCENARIOS: "${name}" is not one of ${SCENARIO_NAMES.join(', ')}`);
+		})
+);
 
 export const MANY_TARGETS = {
 	drawnMs: 1000,
@@ -127,7 +142,12 @@ function manyKeys(): { dense: string[]; sparse: string[] } {
 const marked = (page: Page, mark: string, timeout = 30_000) =>
 	page
 		.waitForFunction((name) => performance.getEntriesByName(name)[0]?.startTime, mark, { timeout })
-		.then((handle) => handle.jsonValue() as Promise<number>);
+		.then(
+			(handle) => handle.jsonValue() as Promise<number>,
+			(error: Error) => {
+				throw new Error(`${page.url()}: the mark ${mark} was not set within ${timeout} ms (${error.message})`);
+			}
+		);
 
 /** Panels with a drawn chart and how many of them have points. */
 const panelsDrawn = (page: Page) =>
@@ -280,6 +300,7 @@ async function zoomTimes(browser: Browser, base: string, jobId: string) {
 		const box = (await surface.boundingBox())!;
 		const y = box.y + box.height / 2;
 		const times: number[] = [];
+		const failures: string[] = [];
 		const ranges: string[] = [];
 		for (let i = 0; i < ZOOMS; i++) {
 			await page.evaluate((mark) => {
@@ -292,18 +313,29 @@ async function zoomTimes(browser: Browser, base: string, jobId: string) {
 			await page.mouse.down();
 			await page.mouse.move(x0 + box.width * 0.01, y, { steps: 4 });
 			await page.mouse.up();
-			const ms = await page
+			// The mark, or the page's word that the range read failed (then no mark comes).
+			const outcome = await page
 				.waitForFunction(
 					(mark) => {
+						const failed = document.querySelector('.zoom-error')?.textContent;
+						if (failed) return { failed };
 						const drawn = performance.getEntriesByName(mark)[0];
 						const released = performance.getEntriesByName('bench:release')[0];
-						return drawn && released ? drawn.startTime - released.startTime : undefined;
+						return drawn && released ? { ms: drawn.startTime - released.startTime } : undefined;
 					},
 					ZOOM_DRAWN_MARK,
 					{ timeout: 30_000 }
 				)
-				.then((handle) => handle.jsonValue() as Promise<number>);
-			times.push(ms);
+				.then(
+					(handle) => handle.jsonValue() as Promise<{ ms?: number; failed?: string }>,
+					async (error: Error) => {
+						const zoomed = await frame.getAttribute('data-zoomed');
+						throw new Error(`zoom ${i + 1}: not drawn within 30 s (data-zoomed=${zoomed}): ${error.message}`);
+					}
+				);
+			// A failed read is a figure too (the page said so): counted, and the next zoom tried.
+			if (outcome.failed !== undefined) failures.push(`zoom ${i + 1}: ${outcome.failed}`);
+			else times.push(outcome.ms!);
 			ranges.push((await frame.getAttribute('data-zoomed')) ?? '');
 			// Back to the whole run, and its own mark out of the way before the next drag.
 			await page.evaluate((mark) => performance.clearMarks(mark), ZOOM_DRAWN_MARK);
@@ -311,7 +343,7 @@ async function zoomTimes(browser: Browser, base: string, jobId: string) {
 			await page.waitForFunction(() => !document.querySelector('.loss-chart')?.hasAttribute('data-zoomed'));
 			await marked(page, ZOOM_DRAWN_MARK);
 		}
-		return { ms: summarize(times), ranges };
+		return { ms: summarize(times), failures, ranges };
 	} finally {
 		await page.close();
 	}
@@ -320,45 +352,51 @@ async function zoomTimes(browser: Browser, base: string, jobId: string) {
 /** Every job the scenarios read, seeded. */
 async function seedAll(sql: Sql, databaseUrl: string) {
 	const { dense, sparse } = manyKeys();
-	const manyJob = await seedJob(sql, databaseUrl, {
-		name: 'A hundred metrics',
-		status: 'completed',
-		source: 'external',
-		primary: 'train/loss',
-		steps: MANY_STEPS,
-		epochs: 10,
-		stepsPerEpoch: MANY_STEPS / 10,
-		dense,
-		sparse,
-		sparseEvery: SPARSE_EVERY
-	});
+	const manyJob = !SCENARIOS.has('navigation')
+		? undefined
+		: await seedJob(sql, databaseUrl, {
+				name: 'A hundred metrics',
+				status: 'completed',
+				source: 'external',
+				primary: 'train/loss',
+				steps: MANY_STEPS,
+				epochs: 10,
+				stepsPerEpoch: MANY_STEPS / 10,
+				dense,
+				sparse,
+				sparseEvery: SPARSE_EVERY
+			});
 	// 20 keys live (the headline's two and 18 panels) and 32 others: 50 panels.
-	const liveJob = await seedJob(sql, databaseUrl, {
-		name: 'Fifty panels, live',
-		status: 'running',
-		source: 'external',
-		primary: 'train/loss',
-		steps: LIVE_HISTORY_STEPS,
-		epochs: 10,
-		stepsPerEpoch: LIVE_HISTORY_STEPS,
-		dense: dense.slice(0, LIVE_KEYS),
-		sparse: sparse.slice(2, 2 + LIVE_PANELS - (LIVE_KEYS - 2)),
-		sparseEvery: SPARSE_EVERY
-	});
-	const zoomJob = await seedJob(sql, databaseUrl, {
-		name: 'A million steps to zoom into',
-		status: 'completed',
-		source: 'external',
-		primary: 'loss',
-		steps: ZOOM_STEPS,
-		epochs: 100,
-		stepsPerEpoch: ZOOM_STEPS / 100,
-		dense: ['loss', 'accuracy'],
-		sparse: [],
-		sparseEvery: ZOOM_STEPS + 1
-	});
+	const liveJob = !SCENARIOS.has('live')
+		? undefined
+		: await seedJob(sql, databaseUrl, {
+				name: 'Fifty panels, live',
+				status: 'running',
+				source: 'external',
+				primary: 'train/loss',
+				steps: LIVE_HISTORY_STEPS,
+				epochs: 10,
+				stepsPerEpoch: LIVE_HISTORY_STEPS,
+				dense: dense.slice(0, LIVE_KEYS),
+				sparse: sparse.slice(2, 2 + LIVE_PANELS - (LIVE_KEYS - 2)),
+				sparseEvery: SPARSE_EVERY
+			});
+	const zoomJob = !SCENARIOS.has('zoom')
+		? undefined
+		: await seedJob(sql, databaseUrl, {
+				name: 'A million steps to zoom into',
+				status: 'completed',
+				source: 'external',
+				primary: 'loss',
+				steps: ZOOM_STEPS,
+				epochs: 100,
+				stepsPerEpoch: ZOOM_STEPS / 100,
+				dense: ['loss', 'accuracy'],
+				sparse: [],
+				sparseEvery: ZOOM_STEPS + 1
+			});
 	const compared: string[] = [];
-	for (let run = 0; run < COMPARE_RUNS; run++) {
+	for (let run = 0; SCENARIOS.has('compare') && run < COMPARE_RUNS; run++) {
 		compared.push(
 			await seedJob(sql, databaseUrl, {
 				name: `Compared run ${run + 1}`,
@@ -386,48 +424,67 @@ export async function measureManyMetrics(sql: Sql, databaseUrl: string, base: st
 	const { manyJob, liveJob, zoomJob, compared } = await seedAll(sql, databaseUrl);
 	const { dense } = manyKeys();
 	const seedSeconds = round((performance.now() - seeded) / 1000);
-	console.log(`monitor #18: seeded in ${seedSeconds} s; a page of 100 keys …`);
+	console.log(`monitor #18: seeded in ${seedSeconds} s (${[...SCENARIOS].join(', ')})`);
 
-	const manyUrl = `${base}/training/jobs/${manyJob}`;
-	const javascript = await javascriptShipped(browser, manyUrl, CHARTS_DRAWN_MARK);
-	let firstPage: Record<string, unknown> | undefined;
-	const drawn = await timeToMark(browser, manyUrl, CHARTS_DRAWN_MARK, async (page) => {
-		firstPage = {
-			...(await panelsDrawn(page)),
-			headlineDrawnMs: round(await marked(page, CHART_DRAWN_MARK)),
-			// Where the time went: the document, then each panel's history request.
-			timeline: await page.evaluate(() => {
-				const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-				const panels = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
-					.filter((r) => r.name.includes('/metrics?key='))
-					.map((r) => [Math.round(r.startTime), Math.round(r.responseEnd)]);
-				return {
-					responseStart: Math.round(n.responseStart),
-					responseEnd: Math.round(n.responseEnd),
-					domInteractive: Math.round(n.domInteractive),
-					documentKB: Math.round(n.decodedBodySize / 1024),
-					panelRequests: panels
-				};
-			})
+	let manyKeysFigures;
+	if (manyJob) {
+		console.log(`monitor #18: a page of 100 keys …`);
+		const manyUrl = `${base}/training/jobs/${manyJob}`;
+		const javascript = await javascriptShipped(browser, manyUrl, CHARTS_DRAWN_MARK);
+		let firstPage: Record<string, unknown> | undefined;
+		const drawn = await timeToMark(browser, manyUrl, CHARTS_DRAWN_MARK, async (page) => {
+			firstPage = {
+				...(await panelsDrawn(page)),
+				headlineDrawnMs: round(await marked(page, CHART_DRAWN_MARK)),
+				// Where the time went: the document, then each panel's history request.
+				timeline: await page.evaluate(() => {
+					const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+					const panels = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+						.filter((r) => r.name.includes('/metrics?key='))
+						.map((r) => [Math.round(r.startTime), Math.round(r.responseEnd)]);
+					return {
+						responseStart: Math.round(n.responseStart),
+						responseEnd: Math.round(n.responseEnd),
+						domInteractive: Math.round(n.domInteractive),
+						documentKB: Math.round(n.decodedBodySize / 1024),
+						panelRequests: panels
+					};
+				})
+			};
+		});
+		const kb = (bytes: number) => round(bytes / 1024, 1);
+		manyKeysFigures = {
+			javascript: { ...javascript, gzipKB: kb(javascript.gzipBytes), rawKB: kb(javascript.rawBytes) },
+			drawnMs: drawn,
+			firstPage
 		};
-	});
+	}
 
-	console.log(`monitor #18: 50 panels on screen, ${LIVE_KEYS} keys at ${LIVE_STEPS_PER_SECOND} steps/s …`);
-	const live = await liveFrames(browser, base, liveJob, dense.slice(0, LIVE_KEYS), LIVE_HISTORY_STEPS);
+	let live;
+	if (liveJob) {
+		console.log(`monitor #18: 50 panels on screen, ${LIVE_KEYS} keys at ${LIVE_STEPS_PER_SECOND} steps/s …`);
+		live = await liveFrames(browser, base, liveJob, dense.slice(0, LIVE_KEYS), LIVE_HISTORY_STEPS);
+	}
 
-	console.log(`monitor #18: zoom to 1 % of ${ZOOM_STEPS.toLocaleString('en')} steps …`);
-	const zoom = await zoomTimes(browser, base, zoomJob);
+	let zoom;
+	if (zoomJob) {
+		console.log(`monitor #18: zoom to 1 % of ${ZOOM_STEPS.toLocaleString('en')} steps …`);
+		zoom = await zoomTimes(browser, base, zoomJob);
+	}
 
-	console.log(`monitor #18: compare ${COMPARE_RUNS} runs …`);
-	const compareUrl = `${base}/training/compare?ids=${compared.join(',')}`;
-	let compareRows = 0;
-	const countRows = async (page: Page) => {
-		compareRows = await page.locator('[data-testid="compare-data"] tbody tr').count();
-	};
-	const compare = await timeToMark(browser, compareUrl, CHART_DRAWN_MARK, countRows);
-	const compareVal = await timeToMark(browser, `${compareUrl}&metric=val/loss`, CHART_DRAWN_MARK);
+	let compare;
+	if (compared.length > 0) {
+		console.log(`monitor #18: compare ${COMPARE_RUNS} runs …`);
+		const compareUrl = `${base}/training/compare?ids=${compared.join(',')}`;
+		let rowsInTable = 0;
+		const countRows = async (page: Page) => {
+			rowsInTable = await page.locator('[data-testid="compare-data"] tbody tr').count();
+		};
+		const primaryMs = await timeToMark(browser, compareUrl, CHART_DRAWN_MARK, countRows);
+		const valLossMs = await timeToMark(browser, `${compareUrl}&metric=val/loss`, CHART_DRAWN_MARK);
+		compare = { primaryMs, valLossMs, rowsInTable };
+	}
 
-	const kb = (bytes: number) => round(bytes / 1024, 1);
 	return {
 		sizes: {
 			manyKeys: { keys: DENSE_KEYS + SPARSE_KEYS, steps: MANY_STEPS, every: { dense: 1, sparse: SPARSE_EVERY } },
@@ -436,14 +493,11 @@ export async function measureManyMetrics(sql: Sql, databaseUrl: string, base: st
 			compare: { runs: COMPARE_RUNS, steps: COMPARE_STEPS },
 			seedSeconds
 		},
-		manyKeys: {
-			javascript: { ...javascript, gzipKB: kb(javascript.gzipBytes), rawKB: kb(javascript.rawBytes) },
-			drawnMs: drawn,
-			firstPage
-		},
+		scenarios: [...SCENARIOS],
+		manyKeys: manyKeysFigures,
 		live,
 		zoom,
-		compare: { primaryMs: compare, valLossMs: compareVal, rowsInTable: compareRows },
+		compare,
 		targets: MANY_TARGETS
 	};
 }

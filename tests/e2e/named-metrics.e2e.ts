@@ -237,6 +237,22 @@ test.describe.serial("today's pages on multi-metric jobs", () => {
 		await page.keyboard.press('Escape');
 		await expect(headline).not.toHaveAttribute('data-zoomed');
 
+		// A range read that fails says so under the headline (and the view stays zoomed on what the page has).
+		await page.route('**/metrics/range?key=train%2Floss*', (route) =>
+			route.fulfill({
+				status: 503,
+				contentType: 'application/json',
+				body: JSON.stringify({ error: 'The database did not answer in time.' })
+			})
+		);
+		await page.keyboard.press('+');
+		await expect(headline).toHaveAttribute('data-zoomed', /^\d+-\d+$/);
+		const zoomError = page.getByRole('status').filter({ hasText: 'Could not read this range at full resolution' });
+		await expect(zoomError).toContainText('The database did not answer in time.');
+		await page.unroute('**/metrics/range?key=train%2Floss*');
+		await page.keyboard.press('Escape');
+		await expect(zoomError).toHaveCount(0);
+
 		// A panel zooms the same way, re-reading its own key.
 		const lrRange = page.waitForResponse((r) => r.url().includes('/metrics/range?key=lr'));
 		await lrSurface.focus();

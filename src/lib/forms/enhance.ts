@@ -1,6 +1,6 @@
 import { applyAction } from '$app/forms';
 import type { ActionResult, SubmitFunction } from '@sveltejs/kit';
-import { toast } from 'svelte-sonner';
+import { toast } from '$lib/toasts/toasts.svelte';
 import { actionFailure } from './action-failure';
 
 export interface ToastingOptions {
@@ -31,6 +31,8 @@ export function toastingEnhance(options: ToastingOptions = {}): SubmitFunction {
 			input.cancel();
 			return;
 		}
+		// A refusal is toasted: the toasts' code loads alongside the request, not after it.
+		toast.preload();
 		return async ({ result, update }) => {
 			try {
 				const reason = actionFailure(result);

@@ -147,6 +147,8 @@ export class KeySeries {
 			this.revision++;
 			return true;
 		}
+		// The last read's failure is not this one's.
+		this.error = null;
 		const follow = reachesEnd(view, this.lastStep);
 		const known = [...this.#history, ...this.#live].filter((p) => p.step >= view[0] && p.step <= view[1]);
 		this.#zoomed = { points: known, follow, request };

@@ -1,5 +1,5 @@
 import { goto } from '$app/navigation';
-import { toast } from 'svelte-sonner';
+import { toast } from '$lib/toasts/toasts.svelte';
 import { formatLoss } from '$lib/format';
 import { isTerminal, type Job } from '$lib/training/job';
 
@@ -10,9 +10,16 @@ import { isTerminal, type Job } from '$lib/training/job';
  */
 const announced = new Set<string>();
 
-/** A completion, failure or stop toast for `job`, once per job and status in this tab, with a link to the job. */
+/**
+ * A completion, failure or stop toast for `job`, once per job and status in this tab, with a link
+ * to the job; a run seen starting only loads the toasts' code.
+ */
 export function announceTransition(job: Job): void {
-	if (!isTerminal(job.status)) return;
+	if (!isTerminal(job.status)) {
+		// A run seen starting ends in a toast: its code loads now, while the run trains.
+		if (job.status === 'running') toast.preload();
+		return;
+	}
 	const key = `${job.id}:${job.status}`;
 	if (announced.has(key)) return;
 	announced.add(key);
