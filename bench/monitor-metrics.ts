@@ -10,7 +10,9 @@
  * would take hours), then summarised into metric_keys as the writer's summaries define them,
  * then rolled up by the write path's own rollUp (the key summaries, then the blocks).
  */
-import type { Browser, Page } from '@playwright/test';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, CDPSession, Page } from '@playwright/test';
 import type postgres from 'postgres';
 import { openDatabase } from '../src/lib/server/db';
 import { rollUp } from '../src/lib/server/metrics/block-rollups';
@@ -159,9 +161,26 @@ const panelsDrawn = (page: Page) =>
 		};
 	});
 
+/** BENCH_MONITOR_PROFILE=dir: a CPU profile of each scenario's page (open it in Chromium's DevTools). */
+const PROFILE_DIR = process.env.BENCH_MONITOR_PROFILE;
+
+/** Runs `work` under the page's CPU profiler when PROFILE_DIR is set, writing `<name>.cpuprofile`. */
+async function profiled<T>(page: Page, name: string, work: () => Promise<T>): Promise<T> {
+	if (!PROFILE_DIR) return work();
+	const cdp = await page.context().newCDPSession(page);
+	await cdp.send('Profiler.enable');
+	await cdp.send('Profiler.start');
+	const result = await work();
+	const { profile } = await cdp.send('Profiler.stop');
+	fs.mkdirSync(PROFILE_DIR, { recursive: true });
+	fs.writeFileSync(path.join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+	return result;
+}
+
 /** Navigation start to `mark`, each in a fresh browser context (empty cache). */
 async function timeToMark(
 	browser: Browser,
+	name: string,
 	url: string,
 	mark: string,
 	onFirst?: (page: Page) => Promise<void>
@@ -170,13 +189,32 @@ async function timeToMark(
 	for (let run = 0; run < NAVIGATIONS; run++) {
 		const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 		const page = await context.newPage();
-		await page.goto(url);
-		times.push(await marked(page, mark));
+		const navigate = async () => {
+			await page.goto(url);
+			return marked(page, mark);
+		};
+		times.push(await (run === 0 ? profiled(page, name, navigate) : navigate()));
 		if (run === 0) await onFirst?.(page);
 		await context.close();
 	}
 	return summarize(times);
 }
+
+/** The document's timings and the [start, end] ms of each request whose URL contains `requests`. */
+const pageTimeline = (page: Page, requests: string) =>
+	page.evaluate((part) => {
+		const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+		const matching = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+			.filter((r) => r.name.includes(part))
+			.map((r) => [Math.round(r.startTime), Math.round(r.responseEnd), Math.round(r.decodedBodySize / 1024)]);
+		return {
+			responseStart: Math.round(n.responseStart),
+			responseEnd: Math.round(n.responseEnd),
+			domInteractive: Math.round(n.domInteractive),
+			documentKB: Math.round(n.decodedBodySize / 1024),
+			requests: { url: part, startEndKB: matching }
+		};
+	}, requests);
 
 /** A training script posting one row of `keys` every 1/rate s, on schedule (not back to back). */
 function liveWriter(base: string, jobId: string, keys: string[], fromStep: number, rate: number) {
@@ -230,6 +268,18 @@ const frameGaps = (page: Page, ms: number) =>
 		requestAnimationFrame(frame);
 	})`) as Promise<number[]>;
 
+/** The renderer main thread's busy time so far, ms, by kind (Chromium's Performance domain). */
+async function mainThreadBusy(cdp: CDPSession): Promise<Record<string, number>> {
+	const { metrics } = await cdp.send('Performance.getMetrics');
+	const seconds = (name: string) => metrics.find((m) => m.name === name)?.value ?? 0;
+	return {
+		task: seconds('TaskDuration') * 1000,
+		script: seconds('ScriptDuration') * 1000,
+		layout: seconds('LayoutDuration') * 1000,
+		style: seconds('RecalcStyleDuration') * 1000
+	};
+}
+
 async function liveFrames(browser: Browser, base: string, jobId: string, liveKeys: string[], fromStep: number) {
 	const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 	try {
@@ -265,7 +315,11 @@ async function liveFrames(browser: Browser, base: string, jobId: string, liveKey
 			}, fromStep + 5);
 			await sleep(1_000);
 			const before = writer.step;
-			const gaps = await frameGaps(page, FRAME_WINDOW_MS);
+			const cdp = await page.context().newCDPSession(page);
+			await cdp.send('Performance.enable');
+			const busyBefore = await mainThreadBusy(cdp);
+			const gaps = await profiled(page, 'live', () => frameGaps(page, FRAME_WINDOW_MS));
+			const busyAfter = await mainThreadBusy(cdp);
 			const written = writer.step - before;
 			const shown = await page.evaluate(() => {
 				const text = document.querySelector('[data-testid="stat-step"]')?.textContent ?? '';
@@ -276,6 +330,14 @@ async function liveFrames(browser: Browser, base: string, jobId: string, liveKey
 				viewport: { width: 1280, height },
 				panelsOnScreen: onScreen,
 				frames: summarize(gaps),
+				// Where the window's main-thread time went, ms per frame: what is left of a frame's
+				// gap is the raster and compositing (software here, a GPU's job in a browser).
+				mainThreadMsPerFrame: Object.fromEntries(
+					Object.entries(busyAfter).map(([name, ms]) => [
+						name,
+						round((ms - busyBefore[name]!) / Math.max(1, gaps.length), 1)
+					])
+				),
 				over50: gaps.filter((gap) => gap > MANY_TARGETS.frameMaxMs).length,
 				stepsWritten: written,
 				stepsBehind: writer.step - shown,
@@ -432,24 +494,12 @@ export async function measureManyMetrics(sql: Sql, databaseUrl: string, base: st
 		const manyUrl = `${base}/training/jobs/${manyJob}`;
 		const javascript = await javascriptShipped(browser, manyUrl, CHARTS_DRAWN_MARK);
 		let firstPage: Record<string, unknown> | undefined;
-		const drawn = await timeToMark(browser, manyUrl, CHARTS_DRAWN_MARK, async (page) => {
+		const drawn = await timeToMark(browser, 'navigation', manyUrl, CHARTS_DRAWN_MARK, async (page) => {
 			firstPage = {
 				...(await panelsDrawn(page)),
 				headlineDrawnMs: round(await marked(page, CHART_DRAWN_MARK)),
 				// Where the time went: the document, then each panel's history request.
-				timeline: await page.evaluate(() => {
-					const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-					const panels = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
-						.filter((r) => r.name.includes('/metrics?key='))
-						.map((r) => [Math.round(r.startTime), Math.round(r.responseEnd)]);
-					return {
-						responseStart: Math.round(n.responseStart),
-						responseEnd: Math.round(n.responseEnd),
-						domInteractive: Math.round(n.domInteractive),
-						documentKB: Math.round(n.decodedBodySize / 1024),
-						panelRequests: panels
-					};
-				})
+				timeline: await pageTimeline(page, '/metrics?key=')
 			};
 		});
 		const kb = (bytes: number) => round(bytes / 1024, 1);
@@ -477,12 +527,20 @@ export async function measureManyMetrics(sql: Sql, databaseUrl: string, base: st
 		console.log(`monitor #18: compare ${COMPARE_RUNS} runs …`);
 		const compareUrl = `${base}/training/compare?ids=${compared.join(',')}`;
 		let rowsInTable = 0;
-		const countRows = async (page: Page) => {
+		const timelines: Record<string, unknown> = {};
+		const firstPage = (name: string) => async (page: Page) => {
 			rowsInTable = await page.locator('[data-testid="compare-data"] tbody tr').count();
+			timelines[name] = await pageTimeline(page, '/metrics');
 		};
-		const primaryMs = await timeToMark(browser, compareUrl, CHART_DRAWN_MARK, countRows);
-		const valLossMs = await timeToMark(browser, `${compareUrl}&metric=val/loss`, CHART_DRAWN_MARK);
-		compare = { primaryMs, valLossMs, rowsInTable };
+		const primaryMs = await timeToMark(browser, 'compare', compareUrl, CHART_DRAWN_MARK, firstPage('primary'));
+		const valLossMs = await timeToMark(
+			browser,
+			'compare-val-loss',
+			`${compareUrl}&metric=val/loss`,
+			CHART_DRAWN_MARK,
+			firstPage('val/loss')
+		);
+		compare = { primaryMs, valLossMs, rowsInTable, timelines };
 	}
 
 	return {

@@ -393,10 +393,12 @@ function printManyMetrics(many: Awaited<ReturnType<typeof measureManyMetrics>>) 
 	if (live)
 		console.log(
 			`live: ${live.stepsWritten} steps written in the window, ${live.stepsBehind} behind at its end, ` +
-				`viewport ${live.viewport.width}×${live.viewport.height}`
+				`viewport ${live.viewport.width}×${live.viewport.height}; main thread per frame (ms): ` +
+				JSON.stringify(live.mainThreadMsPerFrame)
 		);
 	if (zoom) console.log(`zoom ranges ${zoom.ranges.join(' ')}; failed reads: ${zoom.failures.join('; ') || 'none'}`);
-	if (compare) console.log(`compare table rows ${compare.rowsInTable}`);
+	if (compare)
+		console.log(`compare table rows ${compare.rowsInTable}; first pages: ${JSON.stringify(compare.timelines)}`);
 }
 
 export async function runMonitorSuite() {

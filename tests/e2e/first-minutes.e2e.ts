@@ -104,7 +104,14 @@ test.describe.serial('the first ten minutes', () => {
 			await expect(pointsLabel(page)).toHaveText(/^[1-9]\d* points/);
 			// The proxy holds the stream open and forwards nothing more.
 			proxy.freeze();
-			await expect(page.getByText('Reconnecting…')).toBeVisible({ timeout: 10_000 });
+			// The notice lasts as long as the reconnect: a first retry comes within 250–500 ms, a
+			// window that expect's retries (a second apart by then) can miss. Checked every frame.
+			await page.waitForFunction(
+				() =>
+					document.querySelector('[data-connection="reconnecting"] [role="status"]')?.textContent === 'Reconnecting…',
+				undefined,
+				{ polling: 'raf', timeout: 10_000 }
+			);
 			await expect(page.locator('[data-status="completed"]')).toBeVisible({ timeout: 30_000 });
 			await expect(pointsLabel(page)).toHaveText(/^300 points/);
 			await expect(page.getByText('Reconnecting…')).toHaveCount(0);
