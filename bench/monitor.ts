@@ -213,7 +213,7 @@ async function measureOneMillionPoints(
 	await sql`vacuum analyze metric_keys`;
 
 	// What the write path does a block at a time, done here all at once.
-	const handle = openDatabase({ kind: 'postgres', url: cluster.url });
+	const handle = openDatabase({ kind: 'postgres', url: cluster.url }, { requestTimeoutMs: 300_000 });
 	const rollupStarted = performance.now();
 	for (const job of [done!, live!]) await rollUp(handle.db, job.id);
 	const rollupSeconds = (performance.now() - rollupStarted) / 1000;

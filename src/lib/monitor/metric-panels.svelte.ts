@@ -31,14 +31,16 @@ async function readJson<T>(fetcher: Fetch, url: string): Promise<T> {
  * Plain arrays, not deep state: `revision` says when anything changed.
  */
 export class KeySeries {
-	revision = $state(0);
 	/** The zoomed step range, or null for the whole run. */
 	zoom = $state.raw<StepRange | null>(null);
 	loading = $state(false);
 	error = $state<string | null>(null);
-	lastStep = $state(0);
-	lastValue = $state<number | null>(null);
-	count = $state(0);
+	/**
+	 * The change counter and the latest value in one signal: a live value changes all four, and
+	 * each signal set walks the panel's whole chain of deriveds (Svelte marks them one signal at a
+	 * time), which with 20 keys a frame was most of the live page's script time.
+	 */
+	#latest = $state.raw({ revision: 0, lastStep: 0, lastValue: null as number | null, count: 0 });
 
 	#history: KeyPoint[] = [];
 	#live: KeyPoint[] = [];
@@ -54,9 +56,31 @@ export class KeySeries {
 		private readonly fetcher: Fetch
 	) {
 		this.#needsHistory = summary !== undefined && summary.count > 0;
-		this.lastStep = summary?.lastStep ?? 0;
-		this.lastValue = summary?.lastValue ?? null;
-		this.count = summary?.count ?? 0;
+		this.#latest = {
+			revision: 0,
+			lastStep: summary?.lastStep ?? 0,
+			lastValue: summary?.lastValue ?? null,
+			count: summary?.count ?? 0
+		};
+	}
+
+	/** Changes whenever anything drawn changed (values, history, zoom). */
+	get revision(): number {
+		return this.#latest.revision;
+	}
+	get lastStep(): number {
+		return this.#latest.lastStep;
+	}
+	get lastValue(): number | null {
+		return this.#latest.lastValue;
+	}
+	get count(): number {
+		return this.#latest.count;
+	}
+
+	/** Marks a change of what is drawn. */
+	#changed(): void {
+		this.#latest = { ...this.#latest, revision: this.#latest.revision + 1 };
 	}
 
 	get group(): string {
@@ -70,15 +94,18 @@ export class KeySeries {
 		if (step <= last) return;
 		const point = { step, loss: value, accuracy: null };
 		this.#live.push(point);
-		this.lastStep = Math.max(this.lastStep, step);
-		this.lastValue = Number.isFinite(value) ? value : null;
-		this.count++;
 		const zoomed = this.#zoomed;
 		if (zoomed && this.zoom) {
 			if (zoomed.follow && step > this.zoom[1]) this.zoom = [this.zoom[0], step];
 			if (step >= this.zoom[0] && step <= this.zoom[1]) zoomed.points.push(point);
 		}
-		this.revision++;
+		const latest = this.#latest;
+		this.#latest = {
+			revision: latest.revision + 1,
+			lastStep: Math.max(latest.lastStep, step),
+			lastValue: Number.isFinite(value) ? value : null,
+			count: latest.count + 1
+		};
 	}
 
 	/** Reads the history once, downsampled on the server to `columns`; live values already here stay. */
@@ -94,7 +121,7 @@ export class KeySeries {
 			const last = this.#history.at(-1)?.step ?? 0;
 			this.#live = this.#live.filter((point) => point.step > last);
 			this.#chart = undefined;
-			this.revision++;
+			this.#changed();
 		} catch (error) {
 			this.error = (error as Error).message;
 			this.#needsHistory = true;
@@ -144,7 +171,7 @@ export class KeySeries {
 		this.zoom = view;
 		if (!view) {
 			this.#zoomed = undefined;
-			this.revision++;
+			this.#changed();
 			return true;
 		}
 		// The last read's failure is not this one's.
@@ -152,7 +179,7 @@ export class KeySeries {
 		const follow = reachesEnd(view, this.lastStep);
 		const known = [...this.#history, ...this.#live].filter((p) => p.step >= view[0] && p.step <= view[1]);
 		this.#zoomed = { points: known, follow, request };
-		this.revision++;
+		this.#changed();
 		try {
 			const width = Math.max(10, Math.min(MAX_WIDTH, Math.round(columns)));
 			const url =
@@ -166,7 +193,7 @@ export class KeySeries {
 			for (const point of this.#zoomed.points) if (point.step > last) points.push(point);
 			this.#zoomed.points = points;
 			this.error = null;
-			this.revision++;
+			this.#changed();
 			return true;
 		} catch (error) {
 			if (this.#zoomed?.request === request) this.error = (error as Error).message;
