@@ -38,8 +38,11 @@ function clusterUser(): string | undefined {
 	return hasPostgresUser ? 'postgres' : 'nobody';
 }
 
+/** runuser lives in /usr/sbin, which a PATH set for a plain user (or `env -i`) leaves out. */
+const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser'].find((file) => fs.existsSync(file)) ?? 'runuser';
+
 function commandOf(user: string | undefined, command: string, args: string[]): [string, string[]] {
-	return user ? ['runuser', ['-u', user, '--', command, ...args]] : [command, args];
+	return user ? [RUNUSER, ['-u', user, '--', command, ...args]] : [command, args];
 }
 
 function run(user: string | undefined, command: string, args: string[]) {
