@@ -47,7 +47,7 @@ describe('KeyComparison on the tab’s one jobs feed', () => {
 			fetcher
 		);
 		compared.follow(feed);
-		await compared.load(400);
+		await compared.load();
 		expect(urls).toHaveLength(2);
 		const steps = (id: string) => compared.runs.find((r) => r.job.id === id)!.points.map((p) => p.step);
 

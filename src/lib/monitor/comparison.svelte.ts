@@ -13,6 +13,22 @@ export const LIVE_STREAMS = 4;
 export const POLL_MS = 3_000;
 
 /**
+ * Every run's first read is at one resolution, M4 over as many columns as the layout lets
+ * a chart be wide (its content is at most 1,200 px), whatever the chart's width. So the
+ * URLs are known before the page's JavaScript runs, and the document preloads them
+ * (firstReadUrl in the page's <head>): the reads start with the page, not a second later
+ * once it has hydrated and measured itself.
+ */
+export const FIRST_READ_COLUMNS = 1_200;
+/** M4 keeps up to 4 values of a key per column (first, last, lowest, highest). */
+const FIRST_READ_POINTS = FIRST_READ_COLUMNS * 4;
+
+/** The first read of one run's `key` (fetch it with this very URL, or the preload is wasted). */
+export function firstReadUrl(jobId: string, key: string): string {
+	return `/api/training/jobs/${jobId}/metrics?key=${encodeURIComponent(key)}&maxPoints=${FIRST_READ_POINTS}`;
+}
+
+/**
  * The runs of the compare page in the browser: one JobMonitor each, fed with its curve
  * downsampled on the server to the chart's width, then live points.
  */
@@ -26,10 +42,10 @@ export class Comparison {
 
 	constructor(private readonly jobs: Job[]) {}
 
-	/** Reads every curve in at most `maxPoints` points (server-side M4), then follows the unfinished runs. */
-	async load(maxPoints: number): Promise<void> {
+	/** Reads every curve (firstReadUrl), then follows the unfinished runs. */
+	async load(): Promise<void> {
 		try {
-			const histories = await Promise.all(this.jobs.map((job) => fetchCurve(job.id, maxPoints)));
+			const histories = await Promise.all(this.jobs.map((job) => fetchPrimaryCurve(job)));
 			if (this.#closed) return;
 			this.monitors = this.jobs.map((job, i) => new JobMonitor(job, histories[i]!));
 			this.state = 'ready';
@@ -77,22 +93,30 @@ export class Comparison {
 	}
 }
 
-async function fetchCurve(jobId: string, maxPoints: number): Promise<MetricPoint[]> {
-	const response = await fetch(`/api/training/jobs/${jobId}/metrics?maxPoints=${maxPoints}`);
-	const body = (await response.json().catch(() => ({}))) as { metrics?: MetricPoint[]; error?: string };
-	if (!response.ok || !body.metrics)
-		throw new Error(body.error ?? `The curve of job ${jobId} could not be read (${response.status}).`);
-	return body.metrics;
+/**
+ * A run's primary metric downsampled, as points a JobMonitor follows. Read as a key, not as
+ * today's points (GET …/metrics?maxPoints): the compare chart draws no accuracy, and
+ * looking up the companion's value at each of ~4,000 steps doubled the read.
+ */
+async function fetchPrimaryCurve(job: Job): Promise<MetricPoint[]> {
+	const values = await fetchSeries(firstReadUrl(job.id, job.primaryMetric));
+	return values.map((v) => ({ step: v.step, epoch: v.epoch, loss: v.loss, accuracy: null, recordedAt: v.recordedAt }));
 }
 
 /** A point of a compared key, as the compare chart draws it (`loss` is the key's value). */
 export interface KeyPoint {
 	step: number;
+	epoch: number;
 	loss: number;
 	recordedAt: string;
 }
 
-const toPoint = (v: SeriesValue): KeyPoint => ({ step: v.step, loss: numericValue(v), recordedAt: v.recordedAt });
+const toPoint = (v: SeriesValue): KeyPoint => ({
+	step: v.step,
+	epoch: v.epoch,
+	loss: numericValue(v),
+	recordedAt: v.recordedAt
+});
 
 async function fetchSeries(url: string, fetcher: typeof fetch = fetch): Promise<KeyPoint[]> {
 	const response = await fetcher(url);
@@ -156,13 +180,10 @@ export class KeyComparison {
 		private readonly fetcher: typeof fetch = (...args) => fetch(...args)
 	) {}
 
-	async load(maxPoints: number): Promise<void> {
-		const key = encodeURIComponent(this.key);
+	async load(): Promise<void> {
 		try {
 			const curves = await Promise.all(
-				this.jobs.map((job) =>
-					fetchSeries(`/api/training/jobs/${job.id}/metrics?key=${key}&maxPoints=${maxPoints}`, this.fetcher)
-				)
+				this.jobs.map((job) => fetchSeries(firstReadUrl(job.id, this.key), this.fetcher))
 			);
 			if (this.#closed) return;
 			this.runs = this.jobs.map((job, i) => ({ job, points: curves[i]! }));

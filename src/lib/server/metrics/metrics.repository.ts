@@ -17,6 +17,15 @@ export async function findKey(db: Db, jobId: string, key: string): Promise<Metri
 	return (await readKeySummaries(db, jobId, key))[0];
 }
 
+/**
+ * One key's value in a row, and the rows that hold it. A row's keys are distinct (one value
+ * per key and step in a commit), so the key's first position is its only one. Picking it
+ * with array_position is 3× faster than unnesting every value of every row and keeping
+ * one (100,000 rows of 20–100 keys: 340 → 100 ms).
+ */
+const keyValue = (keyNo: number) => sql<number>`r.vals[array_position(r.keys, ${keyNo}::smallint)]`;
+const holdsKey = (keyNo: number) => sql<boolean>`${keyNo}::smallint = any(r.keys)`;
+
 interface ValueRow {
 	step: number;
 	epoch: number;
@@ -36,9 +45,9 @@ export async function listKeyValues(
 	}: { afterStep?: number; toStep?: number; limit?: number }
 ): Promise<MetricValue[]> {
 	const { rows } = await sql<ValueRow>`
-		select r.step, r.epoch, r.recorded_at, v.value
-		from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
-		where r.job_id = ${jobId} and r.step > ${afterStep} and r.step <= ${toStep} and v.key_no = ${key.key_no}
+		select r.step, r.epoch, r.recorded_at, ${keyValue(key.key_no)} as value
+		from metric_rows r
+		where r.job_id = ${jobId} and r.step > ${afterStep} and r.step <= ${toStep} and ${holdsKey(key.key_no)}
 		order by r.step
 		limit ${limit}`.execute(db);
 	return rows.map((row) => toMetricValue({ ...row, key: key.key }));
@@ -71,15 +80,15 @@ export async function listKeyDownsampled(
 		),
 		source as (
 			-- The raw rows before the first block and after the last stored one, as two index
-			-- ranges: one range with both as a filter read (and unnested) every row between.
-			select r.step, r.epoch, r.recorded_at, v.value
-			from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
-			where r.job_id = ${jobId} and v.key_no = ${key.key_no}
+			-- ranges: one range with both as a filter read every row between.
+			select r.step, r.epoch, r.recorded_at, ${keyValue(key.key_no)} as value
+			from metric_rows r
+			where r.job_id = ${jobId} and ${holdsKey(key.key_no)}
 				and r.step >= ${lo} and r.step <= ${hi} and r.step < ${firstBlock * BLOCK_STEPS}
 			union all
-			select r.step, r.epoch, r.recorded_at, v.value
-			from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
-			where r.job_id = ${jobId} and v.key_no = ${key.key_no}
+			select r.step, r.epoch, r.recorded_at, ${keyValue(key.key_no)} as value
+			from metric_rows r
+			where r.job_id = ${jobId} and ${holdsKey(key.key_no)}
 				and r.step >= greatest(${lo}, (select raw_block from stored) * ${BLOCK_STEPS}) and r.step <= ${hi}
 				and r.step >= ${firstBlock * BLOCK_STEPS}
 			union all
@@ -110,8 +119,8 @@ export async function countValues(
 ): Promise<number> {
 	const { rows } = await sql<{ n: number }>`
 		select count(*)::int as n from (
-			select 1 from metric_rows r cross join lateral unnest(r.keys) as k(key_no)
-			where r.job_id = ${jobId} and r.step >= ${fromStep} and r.step <= ${toStep} and k.key_no = ${keyNo}
+			select 1 from metric_rows r
+			where r.job_id = ${jobId} and r.step >= ${fromStep} and r.step <= ${toStep} and ${holdsKey(keyNo)}
 			limit ${cap + 1}
 		) capped`.execute(db);
 	return rows[0]?.n ?? 0;
@@ -126,9 +135,9 @@ export async function valuesAtSteps(
 ): Promise<Map<number, number>> {
 	if (steps.length === 0) return new Map();
 	const { rows } = await sql<{ step: number; value: number }>`
-		select r.step, v.value
-		from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
-		where r.job_id = ${jobId} and r.step = any(${`{${steps.join(',')}}`}::integer[]) and v.key_no = ${keyNo}`.execute(db);
+		select r.step, ${keyValue(keyNo)} as value
+		from metric_rows r
+		where r.job_id = ${jobId} and r.step = any(${`{${steps.join(',')}}`}::integer[]) and ${holdsKey(keyNo)}`.execute(db);
 	return new Map(rows.map((row) => [row.step, row.value]));
 }
 
@@ -147,17 +156,17 @@ export async function listKeyValuesWithCompanion(
 	{ afterStep = 0, limit = MAX_PAGE_SIZE }: { afterStep?: number; limit?: number }
 ): Promise<(MetricValue & { companion: number | null })[]> {
 	const { rows } = await sql<ValueRow & { companion: number | null }>`
-		select r.step, r.epoch, r.recorded_at, v.value,
+		select r.step, r.epoch, r.recorded_at, ${keyValue(key.key_no)} as value,
 			-- Usually in the same row; a script may have posted it apart (the same step, another row).
 			coalesce(
-				(select c.value from unnest(r.keys, r.vals) as c(key_no, value) where c.key_no = ${companionNo ?? null}::integer),
-				(select c.value from metric_rows o cross join lateral unnest(o.keys, o.vals) as c(key_no, value)
-					where ${companionNo ?? null}::integer is not null and o.job_id = r.job_id and o.step = r.step
-						and o.position <> r.position and c.key_no = ${companionNo ?? null}::integer
+				r.vals[array_position(r.keys, ${companionNo ?? null}::smallint)],
+				(select o.vals[array_position(o.keys, ${companionNo ?? null}::smallint)] from metric_rows o
+					where ${companionNo ?? null}::smallint is not null and o.job_id = r.job_id and o.step = r.step
+						and o.position <> r.position and ${companionNo ?? null}::smallint = any(o.keys)
 					limit 1)
 			) as companion
-		from metric_rows r cross join lateral unnest(r.keys, r.vals) as v(key_no, value)
-		where r.job_id = ${jobId} and r.step > ${afterStep} and v.key_no = ${key.key_no}
+		from metric_rows r
+		where r.job_id = ${jobId} and r.step > ${afterStep} and ${holdsKey(key.key_no)}
 		order by r.step
 		limit ${limit}`.execute(db);
 	return rows.map((row) => ({ ...toMetricValue({ ...row, key: key.key }), companion: row.companion }));
