@@ -13,13 +13,15 @@ export const LIVE_STREAMS = 4;
 export const POLL_MS = 3_000;
 
 /**
- * Every run's first read is at one resolution, M4 over as many columns as the layout lets
- * a chart be wide (its content is at most 1,200 px), whatever the chart's width. So the
- * URLs are known before the page's JavaScript runs, and the document preloads them
- * (firstReadUrl in the page's <head>): the reads start with the page, not a second later
- * once it has hydrated and measured itself.
+ * Every run's first read is at one resolution, whatever the chart's width: M4 over 600
+ * columns, half the widest chart the layout allows (its content is at most 1,200 px), the
+ * resolution the server's block extremes are allowed to give too (readKeyCurve), so that a
+ * long run is read from them. The URLs are then known before the page's JavaScript runs,
+ * and the document preloads them (firstReadUrl in the page's <head>): the reads start with
+ * the page, not a second later once it has hydrated and measured itself. A zoom reads
+ * at the chart's full width.
  */
-export const FIRST_READ_COLUMNS = 1_200;
+export const FIRST_READ_COLUMNS = 600;
 /** M4 keeps up to 4 values of a key per column (first, last, lowest, highest). */
 const FIRST_READ_POINTS = FIRST_READ_COLUMNS * 4;
 
