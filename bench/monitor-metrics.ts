@@ -164,16 +164,36 @@ const panelsDrawn = (page: Page) =>
 /** BENCH_MONITOR_PROFILE=dir: a CPU profile of each scenario's page (open it in Chromium's DevTools). */
 const PROFILE_DIR = process.env.BENCH_MONITOR_PROFILE;
 
-/** Runs `work` under the page's CPU profiler when PROFILE_DIR is set, writing `<name>.cpuprofile`. */
+/**
+ * BENCH_MONITOR_TRACE=dir: a performance trace of each scenario's page, `<name>.trace.json`
+ * (DevTools' Performance panel opens it; bench/lib/trace-summary.ts ranks its main-thread work).
+ */
+const TRACE_DIR = process.env.BENCH_MONITOR_TRACE;
+
+/**
+ * Runs `work` under the page's CPU profiler when PROFILE_DIR is set, writing `<name>.cpuprofile`,
+ * and traced when TRACE_DIR is.
+ */
 async function profiled<T>(page: Page, name: string, work: () => Promise<T>): Promise<T> {
-	if (!PROFILE_DIR) return work();
-	const cdp = await page.context().newCDPSession(page);
-	await cdp.send('Profiler.enable');
-	await cdp.send('Profiler.start');
+	if (!PROFILE_DIR && !TRACE_DIR) return work();
+	const browser = page.context().browser()!;
+	if (TRACE_DIR) {
+		fs.mkdirSync(TRACE_DIR, { recursive: true });
+		await browser.startTracing(page, {
+			path: path.join(TRACE_DIR, `${name}.trace.json`),
+			categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink', 'loading']
+		});
+	}
+	const cdp = PROFILE_DIR ? await page.context().newCDPSession(page) : undefined;
+	await cdp?.send('Profiler.enable');
+	await cdp?.send('Profiler.start');
 	const result = await work();
-	const { profile } = await cdp.send('Profiler.stop');
-	fs.mkdirSync(PROFILE_DIR, { recursive: true });
-	fs.writeFileSync(path.join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+	if (cdp) {
+		const { profile } = await cdp.send('Profiler.stop');
+		fs.mkdirSync(PROFILE_DIR!, { recursive: true });
+		fs.writeFileSync(path.join(PROFILE_DIR!, `${name}.cpuprofile`), JSON.stringify(profile));
+	}
+	if (TRACE_DIR) await browser.stopTracing();
 	return result;
 }
 
