@@ -384,47 +384,49 @@ async function zoomTimes(browser: Browser, base: string, jobId: string) {
 		const times: number[] = [];
 		const failures: string[] = [];
 		const ranges: string[] = [];
-		for (let i = 0; i < ZOOMS; i++) {
-			await page.evaluate((mark) => {
-				performance.clearMarks(mark);
-				performance.clearMarks('bench:release');
-				addEventListener('pointerup', () => performance.mark('bench:release'), { capture: true, once: true });
-			}, ZOOM_DRAWN_MARK);
-			const x0 = box.x + box.width * (0.1 + (0.8 * i) / Math.max(1, ZOOMS - 1)) - box.width * 0.005;
-			await page.mouse.move(x0, y);
-			await page.mouse.down();
-			await page.mouse.move(x0 + box.width * 0.01, y, { steps: 4 });
-			await page.mouse.up();
-			// The mark, or the page's word that the range read failed (then no mark comes).
-			const outcome = await page
-				.waitForFunction(
-					(mark) => {
-						const failed = document.querySelector('.zoom-error')?.textContent;
-						if (failed) return { failed };
-						const drawn = performance.getEntriesByName(mark)[0];
-						const released = performance.getEntriesByName('bench:release')[0];
-						return drawn && released ? { ms: drawn.startTime - released.startTime } : undefined;
-					},
-					ZOOM_DRAWN_MARK,
-					{ timeout: 30_000 }
-				)
-				.then(
-					(handle) => handle.jsonValue() as Promise<{ ms?: number; failed?: string }>,
-					async (error: Error) => {
-						const zoomed = await frame.getAttribute('data-zoomed');
-						throw new Error(`zoom ${i + 1}: not drawn within 30 s (data-zoomed=${zoomed}): ${error.message}`);
-					}
-				);
-			// A failed read is a figure too (the page said so): counted, and the next zoom tried.
-			if (outcome.failed !== undefined) failures.push(`zoom ${i + 1}: ${outcome.failed}`);
-			else times.push(outcome.ms!);
-			ranges.push((await frame.getAttribute('data-zoomed')) ?? '');
-			// Back to the whole run, and its own mark out of the way before the next drag.
-			await page.evaluate((mark) => performance.clearMarks(mark), ZOOM_DRAWN_MARK);
-			await surface.dblclick({ position: { x: 5, y: 5 } });
-			await page.waitForFunction(() => !document.querySelector('.loss-chart')?.hasAttribute('data-zoomed'));
-			await marked(page, ZOOM_DRAWN_MARK);
-		}
+		await profiled(page, 'zoom', async () => {
+			for (let i = 0; i < ZOOMS; i++) {
+				await page.evaluate((mark) => {
+					performance.clearMarks(mark);
+					performance.clearMarks('bench:release');
+					addEventListener('pointerup', () => performance.mark('bench:release'), { capture: true, once: true });
+				}, ZOOM_DRAWN_MARK);
+				const x0 = box.x + box.width * (0.1 + (0.8 * i) / Math.max(1, ZOOMS - 1)) - box.width * 0.005;
+				await page.mouse.move(x0, y);
+				await page.mouse.down();
+				await page.mouse.move(x0 + box.width * 0.01, y, { steps: 4 });
+				await page.mouse.up();
+				// The mark, or the page's word that the range read failed (then no mark comes).
+				const outcome = await page
+					.waitForFunction(
+						(mark) => {
+							const failed = document.querySelector('.zoom-error')?.textContent;
+							if (failed) return { failed };
+							const drawn = performance.getEntriesByName(mark)[0];
+							const released = performance.getEntriesByName('bench:release')[0];
+							return drawn && released ? { ms: drawn.startTime - released.startTime } : undefined;
+						},
+						ZOOM_DRAWN_MARK,
+						{ timeout: 30_000 }
+					)
+					.then(
+						(handle) => handle.jsonValue() as Promise<{ ms?: number; failed?: string }>,
+						async (error: Error) => {
+							const zoomed = await frame.getAttribute('data-zoomed');
+							throw new Error(`zoom ${i + 1}: not drawn within 30 s (data-zoomed=${zoomed}): ${error.message}`);
+						}
+					);
+				// A failed read is a figure too (the page said so): counted, and the next zoom tried.
+				if (outcome.failed !== undefined) failures.push(`zoom ${i + 1}: ${outcome.failed}`);
+				else times.push(outcome.ms!);
+				ranges.push((await frame.getAttribute('data-zoomed')) ?? '');
+				// Back to the whole run, and its own mark out of the way before the next drag.
+				await page.evaluate((mark) => performance.clearMarks(mark), ZOOM_DRAWN_MARK);
+				await surface.dblclick({ position: { x: 5, y: 5 } });
+				await page.waitForFunction(() => !document.querySelector('.loss-chart')?.hasAttribute('data-zoomed'));
+				await marked(page, ZOOM_DRAWN_MARK);
+			}
+		});
 		return { ms: summarize(times), failures, ranges };
 	} finally {
 		await page.close();
