@@ -32,7 +32,8 @@ export function firstReadUrl(jobId: string, key: string): string {
 
 /**
  * The runs of the compare page in the browser: one JobMonitor each, fed with its curve
- * downsampled on the server to the chart's width, then live points.
+ * downsampled on the server (firstReadUrl), then live points; the monitor downsamples again
+ * to the chart's width (chartPoints).
  */
 export class Comparison {
 	monitors = $state.raw<JobMonitor[]>([]);
