@@ -142,6 +142,18 @@ describe('lossTicks and formatLossTick', () => {
 		expect(formatLossTick(4, 12)).toBe('4');
 		expect(formatLossTick(4000, 10_000)).toBe('4k');
 	});
+
+	it('writes the ticks of a tiny range (a learning rate) with an exponent', () => {
+		expect(lossTicks(0.00012).map((v) => formatLossTick(v, 0.00012))).toEqual([
+			'0',
+			'2.0e-5',
+			'4.0e-5',
+			'6.0e-5',
+			'8.0e-5',
+			'1.0e-4',
+			'1.2e-4'
+		]);
+	});
 });
 
 describe('formatCompact', () => {

@@ -123,6 +123,8 @@ export function formatCompact(value: number): string {
 /** Label for a loss tick on an axis topped at `upper`: few decimals, compact when large. */
 export function formatLossTick(value: number, upper: number): string {
 	if (upper >= 1e3) return formatCompact(value);
+	// A learning rate's 0.00012 is wider than the space beside the axis (the title overlapped it).
+	if (upper > 0 && upper < 1e-3) return value === 0 ? '0' : value.toExponential(1);
 	return value.toFixed(lossTickDecimals(upper));
 }
 
