@@ -127,6 +127,29 @@ test.describe.serial("today's pages on multi-metric jobs", () => {
 		await expect(page.getByText('Training completed')).toBeVisible();
 	});
 
+	test('a job made without a primary metric headlines train/loss once its script logs that, on the open page', async ({
+		page
+	}) => {
+		test.setTimeout(60_000);
+		const { job } = await post('/api/training/jobs', { name: 'No primary', source: 'external', stepsPerEpoch: 100 });
+		expect(job.primaryMetric).toBe('loss');
+		await page.goto(`${server.url}/training/jobs/${job.id}`);
+		await expect(page.locator('[data-status="queued"]')).toBeVisible();
+		const rows = Array.from({ length: 120 }, (_, i) => ({
+			step: i + 1,
+			metrics: { 'train/loss': 2 / Math.sqrt(i + 1), 'train/accuracy': 0.5, lr: 1e-3 }
+		}));
+		await post(`/api/training/jobs/${job.id}/metrics`, rows);
+		// The page reloads the headline for the key the values chose: its chart, axis and stats.
+		await expect(page.getByText(/^120 points/)).toBeVisible();
+		await expect(page.locator('.loss-chart .axis-title', { hasText: 'train/loss' })).toBeVisible();
+		await expect(page.getByTestId('stat-loss')).toHaveText(formatLoss(2 / Math.sqrt(120)));
+		await expect(page.getByTestId('stat-accuracy')).toHaveText('50.0%');
+		// And it stays live on the new key.
+		await post(`/api/training/jobs/${job.id}/metrics`, [{ step: 121, metrics: { 'train/loss': 0.1 } }]);
+		await expect(page.getByTestId('stat-loss')).toHaveText(formatLoss(0.1));
+	});
+
 	/** Rows of an external run: train/loss and its companion every step, val/* every 50, system/* too. */
 	const manyKeys = (from: number, to: number, extra: Record<string, number> = {}) =>
 		Array.from({ length: to - from + 1 }, (_, i) => {

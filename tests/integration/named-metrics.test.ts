@@ -201,6 +201,31 @@ describe.each(BACKENDS)('named metrics (%s)', (backend) => {
 		expect(await getJob(handle.db, job.id)).toMatchObject({ latestLoss: 1.25, latestAccuracy: 0.2, currentStep: 2 });
 	});
 
+	it('a job made without a primary metric takes the loss key of its first values when they have no loss', async () => {
+		const primaryOf = async (id: string) => (await getJob(handle.db, id))!.primaryMetric;
+		const job = await createValidJob(handle.db, events, { ...external, primaryMetric: undefined });
+		await ingest(job.id, [{ step: 1, metrics: { lr: 0.001, 'train/loss': 2.5, 'val/loss': 2.7 } }]);
+		expect(await primaryOf(job.id)).toBe('train/loss');
+		// Open pages learn it with the job's status (here queued → running).
+		const status = published.filter((e) => e.type === 'status' && e.jobId === job.id).at(-1);
+		expect(status?.type === 'status' && status.job.primaryMetric).toBe('train/loss');
+		expect(await getJob(handle.db, job.id)).toMatchObject({ latestLoss: 2.5, currentStep: 1 });
+		// Later values never move it again, whatever they hold.
+		await ingest(job.id, [{ step: 2, metrics: { loss: 9, 'eval/loss': 2 } }]);
+		expect(await primaryOf(job.id)).toBe('train/loss');
+
+		// First values with loss, or with no loss key at all, or a primary metric chosen at creation: kept.
+		const withLoss = await createValidJob(handle.db, events, { ...external, primaryMetric: undefined });
+		await ingest(withLoss.id, [{ step: 1, metrics: { loss: 1, 'train/loss': 2 } }]);
+		expect(await primaryOf(withLoss.id)).toBe('loss');
+		const noLoss = await createValidJob(handle.db, events, { ...external, primaryMetric: undefined });
+		await ingest(noLoss.id, [{ step: 1, metrics: { lr: 0.1, accuracy: 0.5 } }]);
+		expect(await primaryOf(noLoss.id)).toBe('loss');
+		const chosen = await createValidJob(handle.db, events, { ...external, primaryMetric: 'val/accuracy' });
+		await ingest(chosen.id, [{ step: 1, metrics: { 'train/loss': 2 } }]);
+		expect(await primaryOf(chosen.id)).toBe('val/accuracy');
+	});
+
 	it('stores non-finite values as gaps; a flagged NaN of the primary metric fails the run', async () => {
 		const job = await createValidJob(handle.db, events, external);
 		await ingest(job.id, [

@@ -88,6 +88,17 @@ describe('JobMonitor', () => {
 		expect(m.job.status).toBe('completed');
 	});
 
+	it('says when the job’s primary metric changes (its first values chose another), once', () => {
+		const changed: string[] = [];
+		const m = new JobMonitor({ ...job, status: 'queued' }, [], {
+			openEventSource: (url) => new ScriptedSource(url),
+			onPrimaryMetric: (next) => changed.push(next.primaryMetric)
+		});
+		m.receiveStatus({ ...job, primaryMetric: 'train/loss' });
+		m.receiveStatus({ ...job, primaryMetric: 'train/loss', currentStep: 5 });
+		expect(changed).toEqual(['train/loss']);
+	});
+
 	it('shows the connection state: live, reconnecting, and ended when the server says 204', () => {
 		const { m, source } = monitor();
 		expect(m.connection).toBe('connecting');

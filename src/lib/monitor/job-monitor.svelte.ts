@@ -27,6 +27,8 @@ export interface JobMonitorOptions {
 	 */
 	position?: number;
 	onRows?: (rows: StreamRow[]) => void;
+	/** The job's primary metric changed (its first values chose it): the headline's history is another key's. */
+	onPrimaryMetric?: (job: Job) => void;
 }
 
 /**
@@ -139,8 +141,10 @@ export class JobMonitor {
 
 	receiveStatus(job: Job): void {
 		const from = this.job.status;
+		const primary = this.job.primaryMetric;
 		this.#setJob(job);
 		if (job.status !== from) this.options.onTransition?.({ from, to: job.status, job });
+		if (job.primaryMetric !== primary) this.options.onPrimaryMetric?.(job);
 		this.#endIfFinished();
 	}
 

@@ -4,12 +4,14 @@ import { badRequest, conflict, notFound, payloadTooLarge } from '../errors';
 import type { JobEvents } from '../events/job-events';
 import { findJob } from '../jobs/jobs.repository';
 import { toJob } from '../jobs/jobs.table';
+import { setPrimaryMetricLocked } from '../jobs/job-edits';
 import { finishExternal, ingestStatusChanges, recordContact } from '../jobs/transitions';
 import type { BlockRollups } from '../metrics/block-rollups';
+import { hasValues } from '../metrics/metrics.repository';
 import { commitMetrics, publishCommitted, type BatchRow, type CommitOutcome } from '../metrics/metrics.writer';
 import { epochOfStep, validateFinish, validateMetricsBody, type IngestRow } from '../../training/ingest-input';
 import { isTerminal, type Job, type JobSource, type JobStatus } from '../../training/job';
-import { MAX_KEYS_PER_JOB } from '../../training/metrics';
+import { DEFAULT_PRIMARY_METRIC, MAX_KEYS_PER_JOB } from '../../training/metrics';
 
 export interface IngestResult {
 	/** Values written by this request. */
@@ -86,13 +88,35 @@ export async function ingestPoints(
 	// Values are contact: a job given up as lost is running again before they are stored.
 	await recordContact(db, events, jobId);
 
-	const { job, outcome, lastStep } = await db.transaction().execute(async (trx) => {
-		const job = await lockJob(trx, jobId);
-		if (!job) throw missing(jobId);
-		return { job, ...(await storeValuesLocked(trx, events, job, validation.value)) };
+	const { job, outcome, lastStep, adopted } = await db.transaction().execute(async (trx) => {
+		const locked = await lockJob(trx, jobId);
+		if (!locked) throw missing(jobId);
+		const adopted = await primaryOfFirstValues(trx, locked, validation.value);
+		if (adopted) await setPrimaryMetricLocked(trx, jobId, adopted);
+		const job = adopted ? { ...locked, primaryMetric: adopted } : locked;
+		return { job, adopted, ...(await storeValuesLocked(trx, events, job, validation.value)) };
 	});
 
-	return afterStore(db, events, rollups, job, outcome, lastStep);
+	const result = await afterStore(db, events, rollups, job, outcome, lastStep);
+	// Open monitors and lists learn the new headline (a status change has said it already).
+	if (adopted && !outcome.finished.some((f) => f.jobId === jobId)) await announce(db, events, jobId);
+	return result;
+}
+
+/**
+ * A job made without a primary metric has `loss`. When its first values have no `loss` but
+ * a key ending in "loss" (a script logging train/loss), that key becomes its primary metric,
+ * as an MLflow run's first metrics choose theirs: the headline would stay empty otherwise.
+ * Undefined: the job keeps its primary metric.
+ */
+async function primaryOfFirstValues(trx: Db, job: LockedJob, rows: readonly IngestRow[]): Promise<string | undefined> {
+	if (job.primaryMetric !== DEFAULT_PRIMARY_METRIC) return undefined;
+	const keys = new Set<string>();
+	for (const row of rows) for (const key in row.values) keys.add(key);
+	if (keys.has(DEFAULT_PRIMARY_METRIC)) return undefined;
+	const chosen = [...keys].find((key) => /loss$/i.test(key));
+	if (chosen === undefined) return undefined;
+	return (await hasValues(trx, job.id)) ? undefined : chosen;
 }
 
 /** After the commit of storeValuesLocked: publish the rows, announce a status change, count. */

@@ -8,6 +8,17 @@ import type { KeySummary, MetricValue } from '../../training/metrics';
 
 export const MAX_PAGE_SIZE = 10_000;
 
+/** Whether a job has stored any value. */
+export async function hasValues(db: Db, jobId: string): Promise<boolean> {
+	const row = await db
+		.selectFrom('metric_keys')
+		.select('key_no')
+		.where('job_id', '=', jobId)
+		.limit(1)
+		.executeTakeFirst();
+	return row !== undefined;
+}
+
 /** Every key of a job with its summary, in the order the keys first arrived. */
 export async function listKeys(db: Db, jobId: string): Promise<KeySummary[]> {
 	return (await readKeySummaries(db, jobId)).map(toKeySummary);

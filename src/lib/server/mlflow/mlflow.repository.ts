@@ -74,14 +74,3 @@ export async function lastRecordedAt(db: Db, jobId: string): Promise<Map<string,
 		) r`.execute(db);
 	return new Map(rows.map((row) => [row.key, new Date(row.recorded_at)]));
 }
-
-/** Whether a job has stored any value. */
-export async function hasValues(db: Db, jobId: string): Promise<boolean> {
-	const row = await db
-		.selectFrom('metric_keys')
-		.select('key_no')
-		.where('job_id', '=', jobId)
-		.limit(1)
-		.executeTakeFirst();
-	return row !== undefined;
-}

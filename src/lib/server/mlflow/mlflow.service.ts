@@ -16,12 +16,11 @@ import { toJob, type JobWithLatest } from '../jobs/jobs.table';
 import { finishExternal, recordContact, resumeExternal, startJob, wasLostContact } from '../jobs/transitions';
 import { log } from '../log';
 import type { BlockRollups } from '../metrics/block-rollups';
-import { findKey, listKeyValues, listKeys } from '../metrics/metrics.repository';
+import { findKey, hasValues, listKeyValues, listKeys } from '../metrics/metrics.repository';
 import {
 	findExperimentById,
 	findExperimentByName,
 	findRun,
-	hasValues,
 	insertExperiment,
 	insertRun,
 	lastRecordedAt,
