@@ -1,4 +1,5 @@
 import { isTerminal, type Job, type MetricPoint } from '$lib/training/job';
+import { VALUES_PER_COLUMN } from '$lib/training/downsample';
 import { numericValue, type SeriesValue } from '$lib/training/metrics';
 import { JobMonitor } from './job-monitor.svelte';
 import type { JobsLive } from './jobs-live.svelte';
@@ -22,8 +23,7 @@ export const POLL_MS = 3_000;
  * at the chart's full width.
  */
 export const FIRST_READ_COLUMNS = 600;
-/** M4 keeps up to 4 values of a key per column (first, last, lowest, highest). */
-const FIRST_READ_POINTS = FIRST_READ_COLUMNS * 4;
+const FIRST_READ_POINTS = FIRST_READ_COLUMNS * VALUES_PER_COLUMN;
 
 /** The first read of one run's `key` (fetch it with this very URL, or the preload is wasted). */
 export function firstReadUrl(jobId: string, key: string): string {

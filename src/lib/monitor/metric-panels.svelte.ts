@@ -2,12 +2,10 @@
    reactivity on purpose (the series, whose `revision` says when they change) or replaced whole
    in $state.raw, never mutated in place. */
 import { reachesEnd, type StepRange } from '$lib/chart/domain';
-import { M4Accumulator, type SeriesPoint } from '$lib/training/downsample';
+import { M4Accumulator, VALUES_PER_COLUMN, type SeriesPoint } from '$lib/training/downsample';
 import { companionKey, numericValue, type KeySummary, type SeriesValue } from '$lib/training/metrics';
 import { streamValue, type StreamRow } from '$lib/training/stream-rows';
 
-/** M4 keeps up to 4 values of one key per pixel column. */
-const VALUES_PER_COLUMN = 4;
 /** The server's widest range read (see metrics-query.ts). */
 const MAX_WIDTH = 2_500;
 

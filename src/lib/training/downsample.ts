@@ -9,6 +9,8 @@
 
 /** M4 keeps up to 6 points per column (first, last, min and max of loss and accuracy). */
 export const POINTS_PER_COLUMN = 6;
+/** Of one key, M4 keeps up to 4 values per column (first, last, lowest, highest). */
+export const VALUES_PER_COLUMN = 4;
 
 export interface SeriesPoint {
 	step: number;

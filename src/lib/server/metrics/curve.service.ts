@@ -13,12 +13,10 @@ import {
 import type { MetricKeyRow } from './metrics.table';
 import { BLOCK_STEPS } from './metric-key-blocks.repository';
 import { keySummariesSql } from './metric-key-summaries.repository';
-import { blockAlignedGrid, evenGrid } from '../../training/downsample';
+import { blockAlignedGrid, evenGrid, VALUES_PER_COLUMN } from '../../training/downsample';
 import type { MetricPoint } from '../../training/job';
 import { companionKey, numericValue, withoutKeys, type MetricValue, type SeriesValue } from '../../training/metrics';
 
-/** M4 keeps up to 4 values of one key per column (first, last, lowest, highest). */
-export const VALUES_PER_COLUMN = 4;
 /** Fewer values than one per this many steps: a sparse key, read from its block extremes (see readKeyCurve). */
 const SPARSE_STEPS_PER_VALUE = 8;
 

@@ -1,7 +1,6 @@
 import { badRequest } from '../errors';
 import { MAX_PAGE_SIZE } from './metrics.repository';
-import { VALUES_PER_COLUMN } from './curve.service';
-import { POINTS_PER_COLUMN } from '../../training/downsample';
+import { POINTS_PER_COLUMN, VALUES_PER_COLUMN } from '../../training/downsample';
 import { keyProblem, MAX_KEYS_PER_JOB } from '../../training/metrics';
 
 export const DEFAULT_PAGE_SIZE = 1_000;
