@@ -136,12 +136,23 @@ export function tickFormat([lo, hi]: [number, number]): (value: number) => strin
 	const step = niceStep((hi - lo) / Y_INTERVALS);
 	const largest = Math.max(Math.abs(lo), Math.abs(hi));
 	if (largest >= 1e4) return compact;
-	if (largest > 0 && largest < 1e-3) return (value) => (value === 0 ? '0' : value.toExponential(1));
+	if (largest > 0 && largest < 1e-3) return formatTinyTick;
 	const decimals = Math.max(
 		0,
 		Math.min(8, Math.ceil(-Math.log10(step) - 1e-9) + (String(step).includes('25') ? 1 : 0))
 	);
 	return (value) => value.toFixed(decimals);
+}
+
+/**
+ * A tick of a range below 1e-3 (a learning rate) with an exponent, with as many digits as the
+ * tick has (1.25e-4, not a rounded 1.3e-4; at least one: 2.0e-4).
+ */
+export function formatTinyTick(value: number): string {
+	if (value === 0) return '0';
+	const mantissa = Number((value / 10 ** Math.floor(Math.log10(Math.abs(value)))).toPrecision(6));
+	const digits = String(mantissa).split('.')[1]?.length ?? 0;
+	return value.toExponential(Math.max(1, digits));
 }
 
 function compact(value: number): string {

@@ -153,6 +153,16 @@ describe('lossTicks and formatLossTick', () => {
 			'1.0e-4',
 			'1.2e-4'
 		]);
+		// Ticks 2.5e-5 apart keep their second digit: 1.25e-4, never a rounded 1.3e-4.
+		expect(lossTicks(0.00015).map((v) => formatLossTick(v, 0.00015))).toEqual([
+			'0',
+			'2.5e-5',
+			'5.0e-5',
+			'7.5e-5',
+			'1.0e-4',
+			'1.25e-4',
+			'1.5e-4'
+		]);
 	});
 });
 

@@ -6,6 +6,8 @@
  * 1-2-2.5-5 step, with ~10% headroom) that only moves when the data climbs past it.
  */
 
+import { formatTinyTick } from '../chart/domain';
+
 /** Fraction of the maximum added above it before rounding up. */
 export const HEADROOM = 0.1;
 /** The y axis is cut into at most this many intervals (so 4-7 labelled ticks). */
@@ -124,7 +126,7 @@ export function formatCompact(value: number): string {
 export function formatLossTick(value: number, upper: number): string {
 	if (upper >= 1e3) return formatCompact(value);
 	// A learning rate's 0.00012 is wider than the space beside the axis (the title overlapped it).
-	if (upper > 0 && upper < 1e-3) return value === 0 ? '0' : value.toExponential(1);
+	if (upper > 0 && upper < 1e-3) return formatTinyTick(value);
 	return value.toFixed(lossTickDecimals(upper));
 }
 
