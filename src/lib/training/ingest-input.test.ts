@@ -64,6 +64,8 @@ describe('validateMetricsBody', () => {
 		expect(refused([{ step: 1, key: 'a'.repeat(251), value: 1 }]).error).toMatch(/1 to 250 characters/);
 		expect(refused([{ step: 1, key: 'loss\u0000', value: 1 }]).error).toMatch(/may only hold letters/);
 		expect(refused([{ step: 1, metrics: { 'a,b': 1 } }]).error).toMatch(/may only hold letters/);
+		expect(Object.keys(refused([{ step: 1, metrics: { 'a,b': 1 } }]).fields ?? {})).toEqual(['[0].metrics']);
+		expect(Object.keys(refused([{ step: 1, key: 'a,b', value: 1 }]).fields ?? {})).toEqual(['[0].key']);
 		expect(refused([{ step: 1, key: 'x', value: 'high' }]).error).toMatch(/value must be a number/);
 		expect(ok([{ step: 1, key: 'train/loss: ema 0.9-x_y', value: 1 }])).toHaveLength(1);
 	});

@@ -222,7 +222,8 @@ export function validateMetricsBody(input: unknown): MetricsValidation {
 			let problem = problems.get(key);
 			if (problem === undefined) problems.set(key, (problem = keyProblem(key) ?? ''));
 			if (problem) {
-				add(`[${index}].key`, `${where}: ${problem}`);
+				// The field the client sent: a point's key, or a row's metrics.
+				add(`[${index}].${'metrics' in item ? 'metrics' : 'key'}`, `${where}: ${problem}`);
 				continue;
 			}
 			const last = lastStepOf.get(key);
