@@ -37,12 +37,9 @@ export default defineConfig(
 	{
 		files: ['**/*.svelte', '**/*.svelte.ts', '**/*.svelte.js'],
 		languageOptions: {
-			parserOptions: {
-				projectService: true,
-				extraFileExtensions: ['.svelte'],
-				parser: ts.parser,
-				svelteConfig
-			}
+			// No projectService: no rule here needs type information (svelte-check has the types), and
+			// building a TypeScript program for every .svelte file doubled the lint's time.
+			parserOptions: { parser: ts.parser, svelteConfig }
 		}
 	}
 );

@@ -34,7 +34,9 @@ export default defineConfig({
 		// an endless animation keeps headless Chromium compositing every frame, about a sixth of
 		// Playwright's CPU on this machine (README, Testing).
 		reducedMotion: 'reduce',
-		trace: 'retain-on-failure',
+		// Recording a trace screencasts every test: about a quarter of Chromium's CPU and a seventh of
+		// Playwright's wall time here. VAPOR_E2E_TRACE=1 keeps one for each failing test.
+		trace: process.env.VAPOR_E2E_TRACE === '1' ? 'retain-on-failure' : 'off',
 		screenshot: 'only-on-failure'
 	},
 	projects: [
